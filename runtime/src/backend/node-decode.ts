@@ -1,0 +1,42 @@
+// Node image decoding with sharp: file or encoded bytes -> 8-bit RGBA pixels for preprocess.ts.
+// Training and the Node runtime both decode through here, so a dataset image reaches the model as the
+// same pixels in both.
+import sharp from 'sharp';
+import { ImageDecodeError } from '../errors.js';
+import type { DecodedPixels } from '../preprocess.js';
+
+/** Default limit against decompression bombs: 100 megapixels. */
+export const DEFAULT_MAX_PIXELS = 100_000_000;
+
+/** Options for decodeImage(). */
+export interface DecodeOptions {
+  /** Largest width * height accepted, checked from the header before decoding. Default 100 MP. */
+  maxPixels?: number;
+  /** Name used in error messages for byte inputs. Default "buffer (N bytes)". */
+  name?: string;
+}
+
+/**
+ * Decodes a JPEG, PNG, WebP, GIF (first frame), TIFF or AVIF file or buffer. EXIF orientation is applied;
+ * grayscale, CMYK and 16-bit images are converted to 8-bit sRGB; the result always has an alpha channel
+ * (opaque when the image has none), which preprocess.ts composites over the contract's background.
+ */
+export async function decodeImage(input: string | Uint8Array, options: DecodeOptions = {}): Promise<DecodedPixels> {
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const name = typeof input === 'string' ? input : (options.name ?? `buffer (${input.byteLength} bytes)`);
+  if (typeof input !== 'string' && input.byteLength === 0) throw new ImageDecodeError(name, 'the input is empty');
+  try {
+    const { data, info } = await sharp(input, { limitInputPixels: maxPixels, failOn: 'warning' })
+      .rotate()
+      .toColourspace('srgb')
+      .ensureAlpha()
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 4) throw new Error(`expected 4 channels after conversion, got ${info.channels}`);
+    return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, channels: 4 };
+  } catch (error) {
+    if (error instanceof ImageDecodeError) throw error;
+    const message = (error as Error).message.replace(/\s+/g, ' ').trim();
+    throw new ImageDecodeError(name, message, { cause: error });
+  }
+}

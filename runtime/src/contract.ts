@@ -1,0 +1,169 @@
+// The model's input contract: the single source of truth for what a pets model expects.
+// Pure data and validation. Imports no runtime, no tfjs and nothing from `node:`, so that train, export,
+// the Node runtime and the browser runtime all read and check the same object.
+
+/** Version of the contract format; bumped when a field changes meaning. */
+export const CONTRACT_VERSION = 1;
+
+/** Image side the reference study trains at, used when no size is given. */
+export const DEFAULT_IMAGE_SIZE = 224;
+
+/** Resampling methods the shared preprocessing implements (see preprocess.ts). */
+export const RESIZE_METHODS = ['bilinear-antialias'] as const;
+export type ResizeMethod = (typeof RESIZE_METHODS)[number];
+
+/** What the model is fed for one image, and how to read its output. */
+export interface ModelContract {
+  /** Contract format version: CONTRACT_VERSION. */
+  version: number;
+  /** Model input height and width in pixels. */
+  imageSize: { height: number; width: number };
+  /** Tensor layout of the model input; [batch, height, width, channels]. */
+  layout: 'NHWC';
+  /** Channel order of the model input. */
+  channelOrder: 'RGB';
+  /**
+   * Per-channel normalization applied to 8-bit sRGB values p in [0, 255]:
+   * x = (p * scale - mean[c]) / std[c].
+   */
+  normalization: { scale: number; mean: [number, number, number]; std: [number, number, number] };
+  /** Resize from the decoded image to imageSize: the whole image, aspect ratio not kept. */
+  resize: ResizeMethod;
+  /** Images with alpha are composited over this 8-bit RGB colour before anything else. */
+  alphaBackground: [number, number, number];
+  /** EXIF orientation is applied when decoding. */
+  exifOrientation: 'apply';
+  /** Class labels in output index order. */
+  labels: string[];
+}
+
+/** Raised when a contract is missing, malformed, or does not fit the model it travels with. */
+export class ModelContractError extends Error {
+  override name = 'ModelContractError';
+}
+
+/** Options for createContract(); everything but labels has the reference study's default. */
+export interface ContractOptions {
+  /** Class labels in output index order (from the dataset, never a hard-coded list). */
+  labels: string[];
+  /** Input side in pixels, or height/width. Default DEFAULT_IMAGE_SIZE. */
+  imageSize?: number | { height: number; width: number };
+  /** Normalization; default scale 1/255, mean 0, std 1 (the reference study's rescale=1./255). */
+  normalization?: ModelContract['normalization'];
+  /** Alpha background; default white. */
+  alphaBackground?: [number, number, number];
+}
+
+export function createContract(options: ContractOptions): ModelContract {
+  const size = options.imageSize ?? DEFAULT_IMAGE_SIZE;
+  const imageSize = typeof size === 'number' ? { height: size, width: size } : { ...size };
+  return validateContract({
+    version: CONTRACT_VERSION,
+    imageSize,
+    layout: 'NHWC',
+    channelOrder: 'RGB',
+    normalization: options.normalization ?? { scale: 1 / 255, mean: [0, 0, 0], std: [1, 1, 1] },
+    resize: 'bilinear-antialias',
+    alphaBackground: options.alphaBackground ?? [255, 255, 255],
+    exifOrientation: 'apply',
+    labels: [...options.labels],
+  });
+}
+
+function fail(message: string): never {
+  throw new ModelContractError(message);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function checkTriple(value: unknown, field: string, check: (x: number) => boolean, what: string): [number, number, number] {
+  if (!Array.isArray(value) || value.length !== 3 || !value.every((x) => typeof x === 'number' && check(x))) {
+    fail(`Contract field "${field}" must be 3 ${what}; got ${JSON.stringify(value)}.`);
+  }
+  return [value[0], value[1], value[2]];
+}
+
+function checkSide(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 8192) {
+    fail(`Contract field "${field}" must be an integer in [1, 8192]; got ${JSON.stringify(value)}.`);
+  }
+  return value;
+}
+
+/** Checks an unknown value (parsed JSON) and returns it as a ModelContract, or throws ModelContractError. */
+export function validateContract(value: unknown): ModelContract {
+  if (!isRecord(value)) fail(`A model contract must be an object; got ${JSON.stringify(value)}.`);
+  if (value.version !== CONTRACT_VERSION) {
+    fail(`Unsupported contract version ${JSON.stringify(value.version)}. Expected ${CONTRACT_VERSION}.`);
+  }
+  const size = value.imageSize;
+  if (!isRecord(size)) fail('Contract field "imageSize" must be { height, width }.');
+  const imageSize = { height: checkSide(size.height, 'imageSize.height'), width: checkSide(size.width, 'imageSize.width') };
+  if (value.layout !== 'NHWC') fail(`Unsupported layout ${JSON.stringify(value.layout)}. Expected one of: NHWC.`);
+  if (value.channelOrder !== 'RGB') {
+    fail(`Unsupported channel order ${JSON.stringify(value.channelOrder)}. Expected one of: RGB.`);
+  }
+  const norm = value.normalization;
+  if (!isRecord(norm) || typeof norm.scale !== 'number' || !(norm.scale > 0) || !Number.isFinite(norm.scale)) {
+    fail('Contract field "normalization" must be { scale > 0, mean: [3], std: [3] }.');
+  }
+  const mean = checkTriple(norm.mean, 'normalization.mean', Number.isFinite, 'finite numbers');
+  const std = checkTriple(norm.std, 'normalization.std', (x) => Number.isFinite(x) && x > 0, 'positive numbers');
+  if (!RESIZE_METHODS.includes(value.resize as ResizeMethod)) {
+    fail(`Unsupported resize method ${JSON.stringify(value.resize)}. Expected one of: ${RESIZE_METHODS.join(', ')}.`);
+  }
+  const alphaBackground = checkTriple(
+    value.alphaBackground,
+    'alphaBackground',
+    (x) => Number.isInteger(x) && x >= 0 && x <= 255,
+    'integers in [0, 255]',
+  );
+  if (value.exifOrientation !== 'apply') {
+    fail(`Unsupported exifOrientation ${JSON.stringify(value.exifOrientation)}. Expected one of: apply.`);
+  }
+  const labels = value.labels;
+  if (!Array.isArray(labels) || labels.length < 2 || !labels.every((l) => typeof l === 'string' && l.length > 0)) {
+    fail('Contract field "labels" must list at least 2 non-empty names.');
+  }
+  if (new Set(labels).size !== labels.length) fail('Contract field "labels" has duplicate names.');
+  return {
+    version: CONTRACT_VERSION,
+    imageSize,
+    layout: 'NHWC',
+    channelOrder: 'RGB',
+    normalization: { scale: norm.scale, mean, std },
+    resize: value.resize as ResizeMethod,
+    alphaBackground,
+    exifOrientation: 'apply',
+    labels: [...(labels as string[])],
+  };
+}
+
+/** Parses a contract from JSON text (as stored next to checkpoints and in ONNX metadata). */
+export function parseContract(json: string): ModelContract {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (error) {
+    throw new ModelContractError(`Model contract is not valid JSON: ${(error as Error).message}`);
+  }
+  return validateContract(value);
+}
+
+export function serializeContract(contract: ModelContract): string {
+  return `${JSON.stringify(validateContract(contract), null, 2)}\n`;
+}
+
+/** Shape of the model input for a batch of n images. */
+export function inputShape(contract: ModelContract, batch: number): [number, number, number, number] {
+  return [batch, contract.imageSize.height, contract.imageSize.width, 3];
+}
+
+/** Throws ModelContractError when a model's output width does not match the contract's label count. */
+export function checkOutputWidth(contract: ModelContract, outputWidth: number): void {
+  if (outputWidth !== contract.labels.length) {
+    fail(`Model outputs ${outputWidth} classes but its contract lists ${contract.labels.length} labels.`);
+  }
+}

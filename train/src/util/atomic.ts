@@ -1,0 +1,45 @@
+// Atomic file and directory writes: a temporary name beside the target, then rename, so that a reader
+// (or a process killed with SIGKILL at any moment) sees either the old complete file or the new one.
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+function temporaryName(target: string): string {
+  return join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+/** Writes data to path atomically (fsync'd temporary file, then rename). */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = temporaryName(path);
+  try {
+    const handle = await open(tmp, 'w');
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, path);
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * Creates a directory atomically: `fill` writes into a temporary directory, which is then renamed to
+ * `path` (which must not exist yet). On failure the temporary directory is removed.
+ */
+export async function writeDirectoryAtomic(path: string, fill: (tmpDir: string) => Promise<void>): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = temporaryName(path);
+  await mkdir(tmp);
+  try {
+    await fill(tmp);
+    await rename(tmp, path);
+  } catch (error) {
+    await rm(tmp, { recursive: true, force: true });
+    throw error;
+  }
+}

@@ -7,3 +7,4 @@ import '@tensorflow/tfjs-backend-cpu';
 export { tf, tfl };
 export type { Tensor, Tensor1D, Tensor2D, Tensor4D, Scalar, Rank, NamedTensorMap, io, Optimizer, Variable } from '@tensorflow/tfjs-core';
 export type { LayersModel, Sequential, SymbolicTensor } from '@tensorflow/tfjs-layers';
+export type { Layer } from '@tensorflow/tfjs-layers/dist/engine/topology.js';

@@ -1,2 +1,29 @@
-// Gradient kernels the tfjs wasm backend lacks (work in progress: see train/test/wasm-kernels.test.ts).
-export function registerWasmTrainingKernels(): void {}
+// Training kernels the tfjs 4.22 wasm backend lacks (Conv2DBackpropFilter) or runs slowly
+// (Conv2DBackpropInput, Tile), built on its own XNNPACK Conv2D and on heap block copies. Checked
+// against the cpu backend in train/test/wasm-kernels.test.ts; timed by train/scripts/bench-wasm-kernels.ts.
+import type { KernelConfig } from '@tensorflow/tfjs-core';
+import { tf } from './tf.js';
+import { conv2DBackpropFilterConfig } from './wasm-conv-backprop-filter.js';
+import { makeConv2DBackpropInputConfig } from './wasm-conv-backprop-input.js';
+import { makeTileConfig } from './wasm-tile.js';
+
+let registered: KernelConfig[] | undefined;
+
+/**
+ * Registers the kernels above for the 'wasm' backend, replacing the built-ins of the same name (kept as
+ * fallbacks for the cases ours do not cover). Call it after importing '@tensorflow/tfjs-backend-wasm',
+ * whose import registers the built-ins, and before the backend starts; calling it again is a no-op.
+ */
+export function registerWasmTrainingKernels(): void {
+  registered ??= [
+    conv2DBackpropFilterConfig,
+    makeConv2DBackpropInputConfig(tf.getKernel('Conv2DBackpropInput', 'wasm')),
+    makeTileConfig(tf.getKernel('Tile', 'wasm')),
+  ];
+  for (const config of registered) {
+    const current = tf.getKernel(config.kernelName, 'wasm');
+    if (current === config) continue;
+    if (current !== undefined) tf.unregisterKernel(config.kernelName, 'wasm');
+    tf.registerKernel(config);
+  }
+}

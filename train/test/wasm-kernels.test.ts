@@ -1,0 +1,230 @@
+// The wasm training kernels (train/src/backend/wasm-kernels.ts) against the cpu backend: convolution
+// gradients over strides, kernel sizes and paddings, Tile, and the gradients of every weight of a small
+// model3-like network, plus tensor-leak checks.
+//
+// Error measure, per compared tensor: relErr(wasm, cpu) = max_i |wasm_i - cpu_i| / max(max_i |cpu_i|, 1e-6).
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { tf, tfl } from '../src/backend/tf.js';
+import { registerWasmTrainingKernels } from '../src/backend/wasm-kernels.js';
+
+const TOLERANCE = 1e-5;
+type Shape4 = [number, number, number, number];
+type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
+
+/** Seeded uniform values in [-1, 1) (mulberry32), identical on every run and backend. */
+function seededValues(size: number, seed: number): Float32Array {
+  let state = seed >>> 0;
+  const out = new Float32Array(size);
+  for (let i = 0; i < size; i++) {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    out[i] = ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+const sizeOf = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
+
+function relErr(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  assert.equal(actual.length, expected.length, 'compared tensors differ in size');
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) {
+    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
+    scale = Math.max(scale, Math.abs(expected[i]));
+  }
+  return diff / Math.max(scale, 1e-6);
+}
+
+function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
+  const err = relErr(actual, expected);
+  assert.ok(err <= TOLERANCE, `${what}: relative error ${err.toExponential(2)} > ${TOLERANCE}`);
+}
+
+/** Runs `compute` on each backend with fresh tensors and returns its arrays per backend. */
+async function onBoth<T>(compute: () => T): Promise<{ cpu: T; wasm: T }> {
+  await tf.setBackend('cpu');
+  const cpu = compute();
+  await tf.setBackend('wasm');
+  const wasm = compute();
+  return { cpu, wasm };
+}
+
+interface ConvCase {
+  x: Shape4;
+  filter: Shape4;
+  strides: number | [number, number];
+  pad: Pad;
+}
+
+const CONV_CASES: ConvCase[] = [
+  { x: [2, 13, 11, 3], filter: [3, 3, 3, 4], strides: 1, pad: 'same' },
+  { x: [2, 13, 11, 3], filter: [1, 1, 3, 5], strides: 1, pad: 'valid' },
+  { x: [3, 13, 11, 4], filter: [7, 7, 4, 2], strides: 2, pad: 'same' },
+  { x: [2, 13, 11, 3], filter: [5, 3, 3, 4], strides: 3, pad: 'same' },
+  { x: [2, 13, 11, 3], filter: [3, 3, 3, 4], strides: 2, pad: 'valid' },
+  // The last row and column of x fall outside every window.
+  { x: [2, 14, 12, 3], filter: [3, 2, 3, 4], strides: 3, pad: 'valid' },
+  { x: [2, 13, 11, 2], filter: [7, 5, 2, 3], strides: [2, 3], pad: 'same' },
+  { x: [2, 9, 9, 2], filter: [2, 2, 2, 3], strides: 2, pad: 'same' },
+  { x: [2, 13, 11, 3], filter: [6, 4, 3, 2], strides: 1, pad: 'valid' },
+  // Kernel larger than the input.
+  { x: [2, 5, 4, 3], filter: [7, 7, 3, 2], strides: 1, pad: 'same' },
+  { x: [2, 13, 11, 3], filter: [3, 3, 3, 4], strides: 1, pad: 1 },
+  // Explicit padding wider than the kernel on top.
+  { x: [2, 13, 11, 3], filter: [3, 3, 3, 4], strides: 2, pad: [[0, 0], [4, 1], [0, 2], [0, 0]] },
+  { x: [2, 13, 11, 3], filter: [3, 3, 3, 4], strides: 1, pad: [[0, 0], [4, 0], [1, 3], [0, 0]] },
+  { x: [2, 8, 8, 16], filter: [4, 4, 16, 8], strides: 1, pad: 'same' },
+  // Strides above the kernel size: some input rows and columns get no gradient.
+  { x: [2, 13, 11, 3], filter: [1, 1, 3, 4], strides: 2, pad: 'valid' },
+  { x: [2, 13, 11, 3], filter: [2, 1, 3, 4], strides: 3, pad: 'same' },
+  // Enough input channels that strided dx scatters whole pixels at once.
+  { x: [2, 9, 11, 32], filter: [3, 3, 32, 5], strides: 2, pad: 'same' },
+];
+
+function convGrads(c: ConvCase): { dx: Float32Array; dw: Float32Array } {
+  const x = tf.tensor4d(seededValues(sizeOf(c.x), 1), c.x);
+  const w = tf.tensor4d(seededValues(sizeOf(c.filter), 2), c.filter);
+  const yShape = tf.conv2d(x, w, c.strides, c.pad).shape;
+  // Weighting the output by r makes dy = r exactly.
+  const r = tf.tensor4d(seededValues(sizeOf(yShape), 3), yShape as Shape4);
+  const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+    tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.strides, c.pad), r)),
+  )([x, w]);
+  const out = { dx: dx.dataSync() as Float32Array, dw: dw.dataSync() as Float32Array };
+  tf.dispose([x, w, r, dx, dw]);
+  return out;
+}
+
+/** Five conv blocks shaped like model3 (7x7/2 stem, BN, ReLU, max pools), small enough for the cpu backend. */
+function buildModel(): tfl.LayersModel {
+  const model = tfl.sequential();
+  const block = (filters: number, kernelSize: number, strides = 1, inputShape?: number[]): void => {
+    model.add(tfl.layers.conv2d({ filters, kernelSize, strides, padding: 'same', useBias: false, inputShape }));
+    model.add(tfl.layers.batchNormalization());
+    model.add(tfl.layers.reLU());
+  };
+  block(8, 7, 2, [32, 32, 3]);
+  model.add(tfl.layers.maxPooling2d({ poolSize: 2 }));
+  block(8, 3);
+  block(12, 3);
+  model.add(tfl.layers.maxPooling2d({ poolSize: 2 }));
+  block(12, 3);
+  block(16, 3);
+  model.add(tfl.layers.maxPooling2d({ poolSize: 2 }));
+  model.add(tfl.layers.globalAveragePooling2d({}));
+  model.add(tfl.layers.dropout({ rate: 0 }));
+  model.add(tfl.layers.dense({ units: 5, activation: 'softmax' }));
+  return model;
+}
+
+const BATCH = 4;
+
+/** Gradients of the cross-entropy of a fresh model (weights set from seeded values) per trainable weight. */
+function modelGrads(): { names: string[]; grads: Float32Array[]; leakedTensors: number; leakedData: number } {
+  const model = buildModel();
+  const weights = model.getWeights().map((w, i) => {
+    const isVariance = /moving_variance/.test(model.weights[i].originalName);
+    const values = seededValues(w.size, 100 + i).map((v) => (isVariance ? 1 + 0.5 * v : 0.5 * v));
+    return tf.tensor(values, w.shape);
+  });
+  model.setWeights(weights);
+  tf.dispose(weights);
+  const x = tf.tensor4d(seededValues(BATCH * 32 * 32 * 3, 7), [BATCH, 32, 32, 3]);
+  const labels = tf.oneHot(tf.tensor1d([0, 3, 1, 4], 'int32'), 5);
+  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+
+  const tensorsBefore = tf.memory().numTensors;
+  const dataBefore = tf.engine().backend.numDataIds();
+  const { value, grads } = tf.variableGrads(() => {
+    const probs = model.apply(x, { training: true }) as tf.Tensor;
+    return tf.neg(tf.mean(tf.sum(tf.mul(labels, tf.log(tf.add(probs, 1e-7))), -1))) as tf.Scalar;
+  }, variables);
+  const arrays = variables.map((v) => grads[v.name].dataSync() as Float32Array);
+  tf.dispose([value, ...Object.values(grads)]);
+  const leakedTensors = tf.memory().numTensors - tensorsBefore;
+  const leakedData = tf.engine().backend.numDataIds() - dataBefore;
+
+  // Layer names carry a per-process counter (conv2d_Conv2D7/kernel): keep the layer class and weight.
+  const names = model.trainableWeights.map((w) => w.originalName.replace(/\d+\//, '/'));
+  tf.dispose([x, labels]);
+  model.dispose();
+  return { names, grads: arrays, leakedTensors, leakedData };
+}
+
+describe('wasm training kernels', () => {
+  before(async () => {
+    await import('@tensorflow/tfjs-backend-wasm');
+    registerWasmTrainingKernels();
+    assert.ok(await tf.setBackend('wasm'), 'the wasm backend initializes');
+  });
+
+  it('registers idempotently', () => {
+    const configs = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Tile'].map((k) => tf.getKernel(k, 'wasm'));
+    registerWasmTrainingKernels();
+    const again = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Tile'].map((k) => tf.getKernel(k, 'wasm'));
+    assert.ok(configs.every((c) => c !== undefined));
+    assert.deepEqual(again, configs);
+  });
+
+  for (const c of CONV_CASES) {
+    const name = `conv2d x [${c.x}] filter [${c.filter}] strides ${JSON.stringify(c.strides)} pad ${JSON.stringify(c.pad)}`;
+    it(`${name}: dx and dW match cpu`, async () => {
+      const { cpu, wasm } = await onBoth(() => convGrads(c));
+      assertClose(wasm.dx, cpu.dx, 'dx');
+      assertClose(wasm.dw, cpu.dw, 'dW');
+    });
+  }
+
+  it('Conv2DBackpropInput in NCHW (the built-in fallback) matches cpu', async () => {
+    const inputShape: Shape4 = [2, 3, 9, 7];
+    const filterShape: Shape4 = [3, 3, 3, 4];
+    const dyShape: Shape4 = [2, 4, 5, 4];
+    const { cpu, wasm } = await onBoth(() => {
+      const dy = tf.tensor4d(seededValues(sizeOf(dyShape), 4), dyShape);
+      const filter = tf.tensor4d(seededValues(sizeOf(filterShape), 5), filterShape);
+      const attrs = { inputShape, strides: 2, pad: 'same', dataFormat: 'NCHW' };
+      const dx = tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, attrs) as tf.Tensor;
+      const values = dx.dataSync().slice();
+      tf.dispose([dy, filter, dx]);
+      return values;
+    });
+    assertClose(wasm, cpu, 'dx');
+  });
+
+  const TILE_CASES: { shape: number[]; reps: number[]; dtype: 'float32' | 'int32' | 'bool' }[] = [
+    { shape: [1, 1, 1, 6], reps: [3, 5, 4, 1], dtype: 'float32' },
+    { shape: [2, 3], reps: [3, 2], dtype: 'float32' },
+    { shape: [2, 1, 3], reps: [1, 4, 2], dtype: 'int32' },
+    { shape: [3, 2], reps: [2, 3], dtype: 'bool' },
+    { shape: [5], reps: [7], dtype: 'float32' },
+    // More rows than the fast path takes: the built-in's turn.
+    { shape: [70_000, 1], reps: [1, 2], dtype: 'float32' },
+  ];
+  for (const c of TILE_CASES) {
+    it(`tile ${c.dtype} [${c.shape}] by [${c.reps}] matches cpu`, async () => {
+      const { cpu, wasm } = await onBoth(() => {
+        const values = Array.from(seededValues(sizeOf(c.shape), 6), (v) => (c.dtype === 'float32' ? v : v > 0 ? 1 : 0));
+        const x = tf.tensor(values, c.shape, c.dtype);
+        const y = tf.tile(x, c.reps);
+        const out = { shape: y.shape, values: Array.from(y.dataSync()) };
+        tf.dispose([x, y]);
+        return out;
+      });
+      assert.deepEqual(wasm, cpu);
+    });
+  }
+
+  it('gradients of every weight of a model3-like network match cpu, without leaks', async () => {
+    const { cpu, wasm } = await onBoth(modelGrads);
+    assert.deepEqual(wasm.names, cpu.names);
+    assert.equal(wasm.grads.length, 17, 'five convolution kernels, five BN gammas and betas, the dense kernel and bias');
+    for (const [i, name] of cpu.names.entries()) assertClose(wasm.grads[i], cpu.grads[i], name);
+    assert.equal(wasm.leakedTensors, 0, 'tensors left after disposing the gradients on wasm');
+    assert.equal(wasm.leakedData, 0, 'wasm data buffers left after disposing the gradients');
+    assert.equal(cpu.leakedTensors, 0, 'tensors left after disposing the gradients on cpu');
+  });
+});

@@ -95,6 +95,7 @@ export async function saveCheckpoint(args: SaveCheckpointArgs): Promise<string> 
     weightsManifest: [{ paths: [CHECKPOINT_FILES.weights], weights: artifacts.weightSpecs }],
   };
   const target = join(args.checkpointsDir, dir);
+  // An epoch is saved again only when a run killed before indexing it resumes; the index never names it.
   await rm(target, { recursive: true, force: true });
   await writeDirectoryAtomic(target, async (tmp) => {
     await writeFileAtomic(join(tmp, CHECKPOINT_FILES.model), JSON.stringify(modelJson));

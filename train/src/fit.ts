@@ -41,6 +41,26 @@ export function trainStep(logits: LayersModel, optimizer: Optimizer, variables: 
   });
 }
 
+/** Raised when one batch does not fit in the backend's memory; the message says how to make it fit. */
+export class BatchMemoryError extends Error {
+  override name = 'BatchMemoryError';
+}
+
+const OUT_OF_MEMORY = /out of memory|\bOOM\b|Cannot enlarge memory|Array buffer allocation failed|could not allocate|Invalid typed array length|allocation failed/i;
+
+function guardMemory<T>(step: () => T, batchSize: number, contract: ModelContract): T {
+  try {
+    return step();
+  } catch (error) {
+    if (!OUT_OF_MEMORY.test(String((error as Error)?.message ?? error))) throw error;
+    const { height, width } = contract.imageSize;
+    throw new BatchMemoryError(
+      `A batch of ${batchSize} images at ${width}x${height} does not fit in memory (${(error as Error).message.split('\n')[0]}); lower --batch-size (e.g. ${Math.max(1, Math.floor(batchSize / 2))}) or --image-size.`,
+      { cause: error },
+    );
+  }
+}
+
 export interface EpochArgs {
   epoch: number;
   seed: number;
@@ -79,7 +99,7 @@ export async function trainEpoch(args: EpochArgs): Promise<{ loss: number; accur
     });
     // tfjs' Dropout reads its seed at call time; unseeded it would draw from Math.random.
     for (const layer of dropouts) (layer as unknown as { seed?: number }).seed = dropoutRng.int(2 ** 31);
-    const result = trainStep(args.logits, args.optimizer, variables, batch, contract.labels.length);
+    const result = guardMemory(() => trainStep(args.logits, args.optimizer, variables, batch, contract.labels.length), indices.length, contract);
     lossSum += result.loss * indices.length;
     correct += result.correct;
     seen += indices.length;

@@ -4,7 +4,7 @@ import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createContract, type ModelContract } from '@pets/runtime/contract';
 import { chooseBackend, type BackendReport, type BackendRequest } from './backend/index.js';
-import { tf, type LayersModel, type Optimizer } from './backend/tf.js';
+import { tf, type LayersModel, type Optimizer, type Variable } from './backend/tf.js';
 import { isBetter, loadCheckpoint, readIndex, saveCheckpoint, updateIndex, type CheckpointIndex } from './checkpoint.js';
 import { loadDataset } from './data/dataset.js';
 import { openSplits, type LoadedSplits } from './data/splits-loader.js';
@@ -103,9 +103,12 @@ export function resolveConfig(options: TrainOptions): RunConfig {
   const base = presetConfig(preset);
   for (const key of ['epochs', 'batchSize', 'imageSize', 'limit', 'cacheMb'] as const) positive(key, options[key], true);
   positive('learningRate', options.learningRate, false);
-  for (const key of ['valFraction', 'testFraction', 'dropout'] as const) {
+  for (const key of ['valFraction', 'testFraction'] as const) {
     const v = options[key];
-    if (v !== undefined && !(v >= 0 && v < 1)) throw new RangeError(`"${key}" must be in [0, 1); got ${v}.`);
+    if (v !== undefined && !(v > 0 && v < 1)) throw new RangeError(`"${key}" must be in (0, 1); got ${v}.`);
+  }
+  if (options.dropout !== undefined && !(options.dropout >= 0 && options.dropout < 1)) {
+    throw new RangeError(`"dropout" must be in [0, 1); got ${options.dropout}.`);
   }
   const config: RunConfig = {
     ...base,
@@ -155,15 +158,36 @@ interface ModelState {
   index: CheckpointIndex | undefined;
 }
 
+/**
+ * tfjs' Adam.setWeights recomputes beta^(t+1) with pow(), while training reaches it by multiplying in
+ * float32 once per step; the two differ in the last bit and a resumed run would drift from an
+ * uninterrupted one. Recompute them the way training does (tfjs 4.22's private accBeta1/accBeta2).
+ */
+function restoreAdamPowers(optimizer: Optimizer): void {
+  const adam = optimizer as unknown as { iterations: number; beta1: number; beta2: number; accBeta1?: Variable; accBeta2?: Variable };
+  if (!adam.accBeta1 || !adam.accBeta2) return;
+  const power = (beta: number) => {
+    let acc = Math.fround(beta);
+    for (let i = 0; i < adam.iterations; i++) acc = Math.fround(acc * Math.fround(beta));
+    return acc;
+  };
+  tf.tidy(() => {
+    adam.accBeta1?.assign(tf.scalar(power(adam.beta1)));
+    adam.accBeta2?.assign(tf.scalar(power(adam.beta2)));
+  });
+}
+
 async function initialState(runDir: string, config: RunConfig, contract: ModelContract, resume: boolean): Promise<ModelState> {
   const optimizer = tf.train.adam(config.learningRate);
-  if (!resume) {
+  // A run killed before its first checkpoint resumes from the start.
+  if (!resume || !(await exists(join(runDir, 'checkpoints', 'index.json')))) {
     const model = buildModel({ ...config, numClasses: contract.labels.length, seed: config.seed });
     return { model, optimizer, startEpoch: 1, index: undefined };
   }
   const index = await readIndex(join(runDir, 'checkpoints'));
   const last = await loadCheckpoint(join(runDir, 'checkpoints', index.last.dir));
   await optimizer.setWeights(last.optimizerWeights);
+  restoreAdamPowers(optimizer);
   last.optimizerWeights.forEach((w) => w.tensor.dispose());
   return { model: last.model, optimizer, startEpoch: index.last.epoch + 1, index };
 }

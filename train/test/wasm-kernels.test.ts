@@ -83,6 +83,8 @@ const CONV_CASES: ConvCase[] = [
   { x: [2, 13, 11, 3], filter: [2, 1, 3, 4], strides: 3, pad: 'same' },
   // Enough input channels that strided dx scatters whole pixels at once.
   { x: [2, 9, 11, 32], filter: [3, 3, 32, 5], strides: 2, pad: 'same' },
+  // model3's stem at a small size.
+  { x: [2, 32, 30, 3], filter: [7, 7, 3, 8], strides: 2, pad: 'same' },
 ];
 
 function convGrads(c: ConvCase): { dx: Float32Array; dw: Float32Array } {
@@ -170,7 +172,10 @@ describe('wasm training kernels', () => {
     assert.deepEqual(again, configs);
   });
 
-  for (const c of CONV_CASES) {
+  // Below 8 input channels dx goes by columns (col2im), from 8 by convolutions: each geometry takes both.
+  const withWideInput = (c: ConvCase): ConvCase[] =>
+    c.x[3] >= 8 ? [c] : [c, { ...c, x: [c.x[0], c.x[1], c.x[2], 9], filter: [c.filter[0], c.filter[1], 9, c.filter[3]] }];
+  for (const c of CONV_CASES.flatMap(withWideInput)) {
     const name = `conv2d x [${c.x}] filter [${c.filter}] strides ${JSON.stringify(c.strides)} pad ${JSON.stringify(c.pad)}`;
     it(`${name}: dx and dW match cpu`, async () => {
       const { cpu, wasm } = await onBoth(() => convGrads(c));
@@ -216,6 +221,34 @@ describe('wasm training kernels', () => {
       });
       assert.deepEqual(wasm, cpu);
     });
+  }
+
+  const REDUCE_CASES: { shape: number[]; axis: number | number[]; keepDims: boolean; dtype?: 'int32' }[] = [
+    { shape: [3, 5, 4, 6], axis: [0, 1, 2], keepDims: false },
+    { shape: [3, 5, 4, 6], axis: [2, 0, 1], keepDims: true },
+    { shape: [7, 5], axis: 0, keepDims: false },
+    { shape: [7, 5], axis: [0, 1], keepDims: false },
+    { shape: [4, 3, 2], axis: [-3, -2], keepDims: true },
+    // Not leading axes, or not float32: the built-ins' turn.
+    { shape: [3, 5, 4, 6], axis: [1, 2], keepDims: false },
+    { shape: [3, 5, 4, 6], axis: -1, keepDims: true },
+    { shape: [3, 5, 4], axis: [0, 1], keepDims: false, dtype: 'int32' },
+  ];
+  for (const op of ['sum', 'mean'] as const) {
+    for (const c of REDUCE_CASES) {
+      it(`${op} ${c.dtype ?? 'float32'} [${c.shape}] over ${JSON.stringify(c.axis)} keepDims ${c.keepDims} matches cpu`, async () => {
+        const { cpu, wasm } = await onBoth(() => {
+          const values = Array.from(seededValues(sizeOf(c.shape), 8), (v) => (c.dtype === 'int32' ? Math.round(10 * v) : v));
+          const x = tf.tensor(values, c.shape, c.dtype ?? 'float32');
+          const y = tf[op](x, c.axis, c.keepDims);
+          const out = { shape: y.shape, dtype: y.dtype, values: Array.from(y.dataSync()) };
+          tf.dispose([x, y]);
+          return out;
+        });
+        assert.deepEqual([wasm.shape, wasm.dtype], [cpu.shape, cpu.dtype]);
+        assertClose(wasm.values, cpu.values, op);
+      });
+    }
   }
 
   it('gradients of every weight of a model3-like network match cpu, without leaks', async () => {

@@ -23,6 +23,10 @@ export interface DecodeOptions {
  */
 export async function decodeImage(input: string | Uint8Array, options: DecodeOptions = {}): Promise<DecodedPixels> {
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  // sharp reads 0 as "no limit"; a limit must be a positive integer.
+  if (!Number.isInteger(maxPixels) || maxPixels < 1) {
+    throw new RangeError(`"maxPixels" must be a positive integer; got ${String(options.maxPixels)}.`);
+  }
   const name = typeof input === 'string' ? input : (options.name ?? `buffer (${input.byteLength} bytes)`);
   if (typeof input !== 'string' && input.byteLength === 0) throw new ImageDecodeError(name, 'the input is empty');
   try {

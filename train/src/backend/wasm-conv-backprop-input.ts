@@ -1,24 +1,27 @@
 // Conv2DBackpropInput for the wasm backend as XNNPACK convolutions (the built-in is a plain loop, about
 // 10x slower at model3's shapes).
 //
-// dx[b,i,j,ci] = sum over kh,kw,co of dy[b,oh,ow,co] * W[kh,kw,ci,co] where i = oh*sh + kh - padTop. With
-// stride 1 that is one convolution of dy by W flipped in space with in/out channels swapped
-// ([KH,KW,Cout,Cin]), padded by KH-1-padTop on top. With stride s, the rows i with (i + padTop) % s == r
-// only see the taps kh = r, r+s, ...: each of the s*s phases is a stride-1 convolution of dy by that
-// sub-filter, scattered back into every s-th row and column of dx. (Inserting s-1 zeros between dy's
-// rows and columns and convolving once does s*s times the work; that remains for explicit paddings the
-// phases cannot express.)
+// dx[b,i,j,ci] = sum over kh,kw,co of dy[b,oh,ow,co] * W[kh,kw,ci,co] where i = oh*sh + kh - padTop. The
+// rows i with (i + padTop) % sh == r only see the taps kh = r, r+sh, ..., so each of the sh*sw phases is
+// a stride-1 convolution of dy by that sub-filter, flipped in space with in/out channels swapped,
+// written to every sh-th row and sw-th column of dx. With stride 1 the one phase is dx itself. (Inserting
+// zeros between dy's rows and columns and convolving once would do sh*sw times the work.)
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { Conv2DBackpropInputAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { tf } from './tf.js';
+import { conv2DBackpropInputByColumns } from './wasm-conv-backprop-input-col2im.js';
 import { conv2dExplicitWasm, disposeWasm, heapF32, heapWithOffsets } from './wasm-kernel-call.js';
 
-/** Below this many channels a scattered pixel is copied element by element rather than by copyWithin. */
+/** From this many input channels dx is computed by convolutions, below by columns (col2im). */
+const MIN_CHANNELS_FOR_CONVOLUTION = 8;
+
+/** Below this many channels a pixel is copied element by element rather than by copyWithin. */
 const MIN_CHANNELS_FOR_BLOCK_COPY = 32;
 
 /**
- * One phase along one axis: input positions q*s + r - pad, q in [first, first + count), which see the
- * `taps` kernel offsets r, r+s, ...; as a stride-1 convolution of dy that needs padBefore/padAfter.
+ * One phase along one axis: the input positions q*s + r - pad for q in [first, first + count), which see
+ * the `taps` kernel offsets r, r+s, .... As a stride-1 convolution of dy they need padBefore/padAfter
+ * (negative: that many rows of its result are cropped).
  */
 interface Phase {
   r: number;
@@ -58,7 +61,7 @@ function phaseFilter(backend: BackendWasm, filter: TensorInfo, [ph, pw]: [Phase,
   return out;
 }
 
-/** Copies a phase's result [B, rows.count, cols.count, C] into every s-th row and column of dx. */
+/** Copies a phase's result (less its cropped rows and columns) into every s-th row and column of dx. */
 function scatterPhase(
   backend: BackendWasm,
   part: TensorInfo,
@@ -68,50 +71,20 @@ function scatterPhase(
   [padTop, padLeft]: [number, number],
 ): void {
   const [batch, height, width, c] = dx.shape;
+  const [, partHeight, partWidth] = part.shape;
+  const [skipTop, skipLeft] = [Math.max(0, -rows.padBefore), Math.max(0, -cols.padBefore)];
   const [heap, partAt, dxAt] = heapWithOffsets(backend, part, dx);
-  let from = partAt;
   for (let b = 0; b < batch; b++) {
     for (let n = 0; n < rows.count; n++) {
       const i = (rows.first + n) * sh + rows.r - padTop;
+      let from = partAt + ((b * partHeight + n + skipTop) * partWidth + skipLeft) * c;
       for (let m = 0; m < cols.count; m++, from += c) {
-        const j = (cols.first + m) * sw + cols.r - padLeft;
-        const to = dxAt + ((b * height + i) * width + j) * c;
+        const to = dxAt + ((b * height + i) * width + (cols.first + m) * sw + cols.r - padLeft) * c;
         if (c >= MIN_CHANNELS_FOR_BLOCK_COPY) heap.copyWithin(to, from, from + c);
         else for (let k = 0; k < c; k++) heap[to + k] = heap[from + k];
       }
     }
   }
-}
-
-/**
- * dy [B,OH,OW,C] spread into zeros [B,height,width,C] at rows top + oh*sh and columns left + ow*sw
- * (positions outside are dropped: they reach no input pixel).
- */
-function spreadWithZeros(
-  backend: BackendWasm,
-  dy: TensorInfo,
-  [sh, sw]: [number, number],
-  [top, left]: [number, number],
-  [height, width]: [number, number],
-): TensorInfo {
-  const [batch, oh, ow, c] = dy.shape;
-  const out = backend.makeOutput([batch, height, width, c], 'float32');
-  const src = heapF32(backend, dy);
-  const dst = heapF32(backend, out);
-  dst.fill(0);
-  for (let b = 0; b < batch; b++) {
-    for (let y = 0; y < oh; y++) {
-      const row = top + y * sh;
-      if (row < 0 || row >= height) continue;
-      for (let x = 0; x < ow; x++) {
-        const col = left + x * sw;
-        if (col < 0 || col >= width) continue;
-        const from = ((b * oh + y) * ow + x) * c;
-        dst.set(src.subarray(from, from + c), ((b * height + row) * width + col) * c);
-      }
-    }
-  }
-  return out;
 }
 
 function conv2DBackpropInput(args: {
@@ -136,25 +109,28 @@ function conv2DBackpropInput(args: {
   if (info.dataFormat !== 'channelsLast') {
     throw new RangeError(`Unsupported dataFormat "${dataFormat}" for Conv2DBackpropInput on wasm. Expected one of: NHWC.`);
   }
-  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
-  const { inHeight, inWidth, outHeight: oh, outWidth: ow } = info;
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow } = info;
   const expected = [info.batchSize, oh, ow, info.outChannels];
   if (dy.shape.some((d, i) => d !== expected[i])) {
     throw new RangeError(`Conv2DBackpropInput: dy has shape [${dy.shape.join(',')}], expected [${expected.join(',')}].`);
   }
+  if (info.inChannels < MIN_CHANNELS_FOR_CONVOLUTION) return conv2DBackpropInputByColumns(backend, dy, filter, info);
 
   const [padTop, padLeft] = [info.padInfo.top, info.padInfo.left];
-  const rowPhases = phasesAlong(inHeight, kh, sh, padTop, oh);
-  const colPhases = phasesAlong(inWidth, kw, sw, padLeft, ow);
-  const fits = (p: Phase): boolean => p.taps === 0 || p.count === 0 || (p.padBefore >= 0 && p.padAfter >= 0);
-  if (!rowPhases.every(fits) || !colPhases.every(fits)) return convolveSpread(backend, dy, filter, info);
+  const rowPhases = phasesAlong(info.inHeight, kh, sh, padTop, oh);
+  const colPhases = phasesAlong(info.inWidth, kw, sw, padLeft, ow);
+  const convolve = (rows: Phase, cols: Phase): TensorInfo => {
+    const taps = phaseFilter(backend, filter, [rows, cols], [sh, sw]);
+    const pads = [rows.padBefore, rows.padAfter, cols.padBefore, cols.padAfter].map((p) => Math.max(0, p));
+    const part = conv2dExplicitWasm(backend, dy, taps, pads as [number, number, number, number]);
+    disposeWasm(backend, taps);
+    return part;
+  };
 
-  if (sh === 1 && sw === 1) {
+  if (rowPhases.length === 1 && colPhases.length === 1) {
+    // Stride 1: the phase is dx, unless part of it is cropped.
     const [rows, cols] = [rowPhases[0], colPhases[0]];
-    const flipped = phaseFilter(backend, filter, [rows, cols], [1, 1]);
-    const dx = conv2dExplicitWasm(backend, dy, flipped, [rows.padBefore, rows.padAfter, cols.padBefore, cols.padAfter]);
-    disposeWasm(backend, flipped);
-    return dx;
+    if (Math.min(rows.padBefore, rows.padAfter, cols.padBefore, cols.padAfter) >= 0) return convolve(rows, cols);
   }
   const dx = backend.makeOutput(info.inShape, 'float32');
   const empty = (p: Phase): boolean => p.taps === 0 && p.count > 0;
@@ -162,33 +138,11 @@ function conv2DBackpropInput(args: {
   for (const rows of rowPhases) {
     for (const cols of colPhases) {
       if (rows.taps === 0 || cols.taps === 0 || rows.count === 0 || cols.count === 0) continue;
-      const taps = phaseFilter(backend, filter, [rows, cols], [sh, sw]);
-      const part = conv2dExplicitWasm(backend, dy, taps, [rows.padBefore, rows.padAfter, cols.padBefore, cols.padAfter]);
-      disposeWasm(backend, taps);
+      const part = convolve(rows, cols);
       scatterPhase(backend, part, dx, [rows, cols], [sh, sw], [padTop, padLeft]);
       disposeWasm(backend, part);
     }
   }
-  return dx;
-}
-
-/** dx as one convolution of dy with zeros inserted (and cropped where the padding is negative). */
-function convolveSpread(
-  backend: BackendWasm,
-  dy: TensorInfo,
-  filter: TensorInfo,
-  info: ReturnType<typeof tf.backend_util.computeConv2DInfo>,
-): TensorInfo {
-  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, inHeight, inWidth } = info;
-  const whole: [Phase, Phase] = [
-    { r: 0, taps: kh, first: 0, count: 0, padBefore: 0, padAfter: 0 },
-    { r: 0, taps: kw, first: 0, count: 0, padBefore: 0, padAfter: 0 },
-  ];
-  const flipped = phaseFilter(backend, filter, whole, [1, 1]);
-  const origin: [number, number] = [kh - 1 - info.padInfo.top, kw - 1 - info.padInfo.left];
-  const spread = spreadWithZeros(backend, dy, [sh, sw], origin, [inHeight + kh - 1, inWidth + kw - 1]);
-  const dx = conv2dExplicitWasm(backend, spread, flipped, [0, 0, 0, 0]);
-  disposeWasm(backend, spread, flipped);
   return dx;
 }
 

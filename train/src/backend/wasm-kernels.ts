@@ -1,10 +1,12 @@
 // Training kernels the tfjs 4.22 wasm backend lacks (Conv2DBackpropFilter) or runs slowly
-// (Conv2DBackpropInput, Tile), built on its own XNNPACK Conv2D and on heap block copies. Checked
-// against the cpu backend in train/test/wasm-kernels.test.ts; timed by train/scripts/bench-wasm-kernels.ts.
+// (Conv2DBackpropInput, Tile, Sum and Mean over leading axes), built on its own XNNPACK kernels and on
+// passes over the wasm heap. Checked against the cpu backend in train/test/wasm-kernels.test.ts; timed
+// by train/scripts/bench-wasm-kernels.ts.
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { tf } from './tf.js';
 import { conv2DBackpropFilterConfig } from './wasm-conv-backprop-filter.js';
 import { makeConv2DBackpropInputConfig } from './wasm-conv-backprop-input.js';
+import { makeMeanConfig, makeSumConfig } from './wasm-reduce.js';
 import { makeTileConfig } from './wasm-tile.js';
 
 let registered: KernelConfig[] | undefined;
@@ -19,6 +21,8 @@ export function registerWasmTrainingKernels(): void {
     conv2DBackpropFilterConfig,
     makeConv2DBackpropInputConfig(tf.getKernel('Conv2DBackpropInput', 'wasm')),
     makeTileConfig(tf.getKernel('Tile', 'wasm')),
+    makeSumConfig(tf.getKernel('Sum', 'wasm')),
+    makeMeanConfig(tf.getKernel('Mean', 'wasm')),
   ];
   for (const config of registered) {
     const current = tf.getKernel(config.kernelName, 'wasm');

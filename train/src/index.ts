@@ -1,0 +1,20 @@
+// Public API of @pets/train: the functions behind the pets-train commands.
+export { train, resolveConfig, TrainOptionsError } from './train.js';
+export type { TrainOptions, TrainEvent, TrainResult, RunConfig } from './train.js';
+export { evaluateRun } from './evaluate-run.js';
+export type { EvaluateRunOptions, EvaluateRunResult } from './evaluate-run.js';
+export type { EvaluationResult, ClassResult } from './evaluate.js';
+export { chooseBackend, describeBackend, BackendUnavailableError, BACKEND_NAMES } from './backend/index.js';
+export type { BackendReport, BackendRequest, BackendName } from './backend/index.js';
+export { PRESETS, PRESET_NAMES, presetConfig, buildModel, logitsModel, ImageSizeError } from './presets.js';
+export type { PresetConfig, PresetName, ModelSpec, Architecture } from './presets.js';
+export { summarize, formatSummary } from './summary.js';
+export type { ModelSummary, LayerRow } from './summary.js';
+export { loadCheckpoint, resolveCheckpoint, CheckpointError, CHECKPOINT_FILES } from './checkpoint.js';
+export type { LoadedCheckpoint, CheckpointInfo, CheckpointIndex } from './checkpoint.js';
+export { loadDataset, DatasetError } from './data/dataset.js';
+export type { Dataset, DatasetItem } from './data/dataset.js';
+export { DEFAULT_AUGMENT } from './augment.js';
+export type { AugmentConfig } from './augment.js';
+export { BatchMemoryError } from './fit.js';
+export type { EpochRecord, EpochMetrics } from './history.js';

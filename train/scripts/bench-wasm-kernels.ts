@@ -13,8 +13,6 @@ interface ConvCase {
   x: [number, number, number, number];
   filter: [number, number, number, number];
   strides: number;
-  /** Whether training needs dx (false for the input layer). */
-  needsDx: boolean;
 }
 
 const quick = process.argv.includes('--quick');
@@ -23,22 +21,21 @@ const reps = repsArg > 0 ? Number(process.argv[repsArg + 1]) : quick ? 1 : 3;
 const batch = quick ? 4 : 16;
 
 const CASES: ConvCase[] = [
-  { name: 'conv1 7x7/2 3->64 @224', x: [batch, 224, 224, 3], filter: [7, 7, 3, 64], strides: 2, needsDx: false },
-  { name: '3x3 64->64 @112', x: [batch, 112, 112, 64], filter: [3, 3, 64, 64], strides: 1, needsDx: true },
-  { name: '3x3 64->128 @56', x: [batch, 56, 56, 64], filter: [3, 3, 64, 128], strides: 1, needsDx: true },
-  { name: '3x3 128->128 @56', x: [batch, 56, 56, 128], filter: [3, 3, 128, 128], strides: 1, needsDx: true },
-  { name: '3x3 128->256 @28', x: [batch, 28, 28, 128], filter: [3, 3, 128, 256], strides: 1, needsDx: true },
-  { name: '3x3 256->256 @28', x: [batch, 28, 28, 256], filter: [3, 3, 256, 256], strides: 1, needsDx: true },
+  // The stem's dx is not needed, but FusedConv2D's gradient (tfjs-layers' Conv2D) computes it anyway.
+  { name: '7x7/2 3->64 @224', x: [batch, 224, 224, 3], filter: [7, 7, 3, 64], strides: 2 },
+  { name: '3x3 64->64 @112', x: [batch, 112, 112, 64], filter: [3, 3, 64, 64], strides: 1 },
+  { name: '3x3/2 64->128 @112', x: [batch, 112, 112, 64], filter: [3, 3, 64, 128], strides: 2 },
+  { name: '3x3 64->128 @56', x: [batch, 56, 56, 64], filter: [3, 3, 64, 128], strides: 1 },
+  { name: '3x3 128->128 @56', x: [batch, 56, 56, 128], filter: [3, 3, 128, 128], strides: 1 },
+  { name: '3x3 128->256 @28', x: [batch, 28, 28, 128], filter: [3, 3, 128, 256], strides: 1 },
+  { name: '3x3 256->256 @28', x: [batch, 28, 28, 256], filter: [3, 3, 256, 256], strides: 1 },
 ];
+const KERNELS = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Tile', 'Sum', 'Mean'];
 
 await import('@tensorflow/tfjs-backend-wasm');
-const builtIn = new Map<string, KernelConfig | undefined>(
-  ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Tile'].map((k) => [k, tf.getKernel(k, 'wasm')]),
-);
+const builtIn = new Map(KERNELS.map((k) => [k, tf.getKernel(k, 'wasm')]));
 registerWasmTrainingKernels();
-const ours = new Map<string, KernelConfig | undefined>(
-  ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Tile'].map((k) => [k, tf.getKernel(k, 'wasm')]),
-);
+const ours = new Map(KERNELS.map((k) => [k, tf.getKernel(k, 'wasm')]));
 await tf.setBackend('wasm');
 const backend = tf.backend() as BackendWasm;
 // The backend ran the setup of the kernels registered when it started; the replaced built-ins need theirs.
@@ -62,39 +59,52 @@ function random(shape: number[]): tf.Tensor {
 }
 
 const rows: string[][] = [['case', 'kernel', 'built-in ms', 'ours ms']];
+const activationsSeen = new Set<string>();
 for (const c of CASES) {
   const x = random(c.x);
   const filter = random(c.filter);
-  const y = tf.conv2d(x as tf.Tensor4D, filter as tf.Tensor4D, c.strides, 'same');
-  const dy = random(y.shape);
-  const fwdStart = performance.now();
-  tf.conv2d(x as tf.Tensor4D, filter as tf.Tensor4D, c.strides, 'same').dispose();
-  rows.push([c.name, 'Conv2D (forward, reference)', (performance.now() - fwdStart).toFixed(1), '']);
   const common = { strides: c.strides, pad: 'same', dataFormat: 'NHWC' };
+  const forward = { ...common, dilations: 1 };
+  rows.push([c.name, 'Conv2D (forward, for scale)', timeKernel(tf.getKernel('Conv2D', 'wasm'), { x, filter }, forward), '']);
+  const yShape = tf.backend_util.computeConv2DInfo(c.x, c.filter, c.strides, 1, 'same').outShape;
+  const dy = random(yShape);
   rows.push([
     c.name,
     'Conv2DBackpropFilter',
     timeKernel(builtIn.get('Conv2DBackpropFilter'), { x, dy }, { ...common, filterShape: c.filter }),
     timeKernel(ours.get('Conv2DBackpropFilter'), { x, dy }, { ...common, filterShape: c.filter }),
   ]);
-  if (c.needsDx || !quick) {
-    rows.push([
-      c.name + (c.needsDx ? '' : ' (dx unused)'),
-      'Conv2DBackpropInput',
-      timeKernel(builtIn.get('Conv2DBackpropInput'), { dy, filter }, { ...common, inputShape: c.x }),
-      timeKernel(ours.get('Conv2DBackpropInput'), { dy, filter }, { ...common, inputShape: c.x }),
-    ]);
+  rows.push([
+    c.name,
+    'Conv2DBackpropInput',
+    timeKernel(builtIn.get('Conv2DBackpropInput'), { dy, filter }, { ...common, inputShape: c.x }),
+    timeKernel(ours.get('Conv2DBackpropInput'), { dy, filter }, { ...common, inputShape: c.x }),
+  ]);
+  if (activationsSeen.has(String(yShape))) {
+    tf.dispose([x, filter, dy]);
+    continue;
   }
+  activationsSeen.add(String(yShape));
   // FusedBatchNorm's gradient tiles 1/sqrt(var) from [1,1,1,C] to the activation's shape.
   const scale = random([1, 1, 1, c.filter[3]]);
-  const tileAttrs = { reps: [...y.shape.slice(0, 3), 1] };
+  const tileAttrs = { reps: [...yShape.slice(0, 3), 1] };
   rows.push([
-    `tile [1,1,1,${c.filter[3]}] -> [${y.shape.join(',')}]`,
+    `tile [1,1,1,${c.filter[3]}] -> [${yShape.join(',')}]`,
     'Tile',
     timeKernel(builtIn.get('Tile'), { x: scale }, tileAttrs),
     timeKernel(ours.get('Tile'), { x: scale }, tileAttrs),
   ]);
-  tf.dispose([x, filter, y, dy, scale]);
+  // BatchNormalization's moments and gradient reduce the activation over batch, height and width.
+  for (const kernel of ['Sum', 'Mean']) {
+    const reduceAttrs = { axis: [0, 1, 2], keepDims: false };
+    rows.push([
+      `${kernel.toLowerCase()} [${yShape.join(',')}] over [0,1,2]`,
+      kernel,
+      timeKernel(builtIn.get(kernel), { x: dy }, reduceAttrs),
+      timeKernel(ours.get(kernel), { x: dy }, reduceAttrs),
+    ]);
+  }
+  tf.dispose([x, filter, dy, scale]);
 }
 
 const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));

@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 // pets-train: train (default command), summary and evaluate. Handlers call plain functions; only this
 // top level turns errors into messages and exit codes.
 import yargs from 'yargs';
@@ -7,6 +6,10 @@ import * as evaluateCommand from './commands/evaluate.js';
 import * as summaryCommand from './commands/summary.js';
 import * as trainCommand from './commands/train.js';
 import { reportError } from './commands/errors.js';
+
+class UsageError extends Error {
+  override name = 'UsageError';
+}
 
 try {
   await yargs(hideBin(process.argv))
@@ -25,8 +28,4 @@ try {
     .parseAsync();
 } catch (error) {
   process.exitCode = reportError('pets-train', error);
-}
-
-class UsageError extends Error {
-  override name = 'UsageError';
 }

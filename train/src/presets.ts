@@ -61,7 +61,7 @@ export class ImageSizeError extends RangeError {
 }
 
 /** Spatial side after each downsampling step (TF rules: 'same' conv ceil(s/stride), valid pool floor(s/2)). */
-function checkImageSize(spec: ModelSpec): void {
+export function checkImageSize(spec: Pick<ModelSpec, 'architecture' | 'imageSize'>): void {
   const pools = spec.architecture === 'plain-cnn' ? 2 : 3;
   let side = Math.ceil(spec.imageSize / 2);
   for (let i = 0; i < pools; i++) side = Math.floor(side / 2);

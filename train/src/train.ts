@@ -1,6 +1,6 @@
 // train(): dataset -> splits -> cached pixels -> model preset -> epochs -> checkpoints, history, curves,
 // then the best checkpoint on the test split. Returns or throws; printing is the CLI's job (onEvent).
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createContract, type ModelContract } from '@pets/runtime/contract';
 import { chooseBackend, type BackendReport, type BackendRequest } from './backend/index.js';
@@ -11,7 +11,7 @@ import { openSplits, type LoadedSplits } from './data/splits-loader.js';
 import { evaluateModel, type EvaluationResult } from './evaluate.js';
 import { trainEpoch } from './fit.js';
 import { readHistory, writeHistory, type EpochRecord } from './history.js';
-import { buildModel, logitsModel, presetConfig, type PresetConfig, type PresetName } from './presets.js';
+import { buildModel, checkImageSize, logitsModel, presetConfig, type PresetConfig, type PresetName } from './presets.js';
 import { writeCurves } from './report/plots.js';
 import { writeEvaluation } from './report/evaluation-files.js';
 import { checkAugmentConfig } from './augment.js';
@@ -127,6 +127,7 @@ export function resolveConfig(options: TrainOptions): RunConfig {
     limit: options.limit ?? null,
   };
   if (config.augment) checkAugmentConfig(config.augment);
+  checkImageSize(config);
   return config;
 }
 
@@ -142,13 +143,10 @@ async function prepareRunDir(runDir: string, options: TrainOptions): Promise<Run
     // A resumed run keeps its configuration; only how long it runs may change.
     return { ...saved, epochs: options.epochs ?? saved.epochs, earlyStopping: options.earlyStopping ?? saved.earlyStopping };
   }
-  if (await exists(join(runDir, 'checkpoints', 'index.json'))) {
+  if (await exists(configPath)) {
     throw new TrainOptionsError(`${runDir} already holds a run. Use --resume to continue it, or choose another --out.`);
   }
-  const config = resolveConfig(options);
-  await mkdir(runDir, { recursive: true });
-  await writeFileAtomic(configPath, `${JSON.stringify(config, null, 2)}\n`);
-  return config;
+  return resolveConfig(options);
 }
 
 interface ModelState {
@@ -196,9 +194,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const emit = options.onEvent ?? (() => {});
   const runDir = resolve(options.out);
   const config = await prepareRunDir(runDir, options);
+  const createdRunDir = !(await exists(runDir));
+  const dataset = await loadDataset(config.data);
   const backend = await chooseBackend(options.backend ?? 'auto');
   emit({ type: 'backend', report: backend });
-  const dataset = await loadDataset(config.data);
   const splits = await openSplits(dataset, config, {
     cacheBytes: (options.cacheMb ?? 2048) * 2 ** 20,
     spillDir: join(runDir, '.cache'),
@@ -207,6 +206,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   });
   try {
     emit({ type: 'dataset', splits });
+    // Written once the data is known to load, so a failed start leaves nothing behind.
+    if (!options.resume) await writeFileAtomic(join(runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
     const contract = createContract({ labels: dataset.labels, imageSize: config.imageSize });
     const state = await initialState(runDir, config, contract, options.resume ?? false);
     if (options.resume) emit({ type: 'resume', epoch: state.startEpoch - 1 });
@@ -283,5 +284,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   } finally {
     await splits.close();
     await rm(join(runDir, '.cache'), { recursive: true, force: true });
+    if (createdRunDir && !(await exists(join(runDir, 'config.json')))) await rm(runDir, { recursive: true, force: true });
   }
 }

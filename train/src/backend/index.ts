@@ -89,10 +89,7 @@ async function tryWasm(): Promise<string | undefined> {
 async function tryBackend(name: BackendName): Promise<string | undefined> {
   if (name === 'node-gpu' || name === 'node') return tryNative(name);
   if (name === 'wasm') return tryWasm();
-  if (!(await tf.setBackend('cpu'))) return 'the cpu backend did not initialize';
-  // The cpu backend's first use prints advice to install tfjs-node; the chooser's report already says why it is not used.
-  (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
-  return undefined;
+  return (await tf.setBackend('cpu')) ? undefined : 'the cpu backend did not initialize';
 }
 
 /**

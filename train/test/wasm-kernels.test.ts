@@ -1,11 +1,10 @@
 // The wasm training kernels (train/src/backend/wasm-kernels.ts) against the cpu backend: convolution
-// gradients over strides, kernel sizes and paddings, Tile, and the gradients of every weight of a small
-// model3-like network, plus tensor-leak checks.
+// gradients over strides, kernel sizes and paddings, Tile, Sum and Mean, and the gradients of every
+// weight of a small model3-like network, plus leak checks (engine tensors and wasm data buffers).
 //
 // Error measure, per compared tensor: relErr(wasm, cpu) = max_i |wasm_i - cpu_i| / max(max_i |cpu_i|, 1e-6).
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { tf, tfl } from '../src/backend/tf.js';
 import { registerWasmTrainingKernels } from '../src/backend/wasm-kernels.js';
 
@@ -87,18 +86,19 @@ const CONV_CASES: ConvCase[] = [
   { x: [2, 32, 30, 3], filter: [7, 7, 3, 8], strides: 2, pad: 'same' },
 ];
 
-function convGrads(c: ConvCase): { dx: Float32Array; dw: Float32Array } {
+function convGrads(c: ConvCase): { dx: Float32Array; dw: Float32Array; leakedData: number } {
+  const dataBefore = tf.engine().backend.numDataIds();
   const x = tf.tensor4d(seededValues(sizeOf(c.x), 1), c.x);
   const w = tf.tensor4d(seededValues(sizeOf(c.filter), 2), c.filter);
-  const yShape = tf.conv2d(x, w, c.strides, c.pad).shape;
+  const yShape = tf.backend_util.computeConv2DInfo(c.x, c.filter, c.strides, 1, c.pad).outShape;
   // Weighting the output by r makes dy = r exactly.
-  const r = tf.tensor4d(seededValues(sizeOf(yShape), 3), yShape as Shape4);
+  const r = tf.tensor4d(seededValues(sizeOf(yShape), 3), yShape);
   const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
     tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.strides, c.pad), r)),
   )([x, w]);
   const out = { dx: dx.dataSync() as Float32Array, dw: dw.dataSync() as Float32Array };
   tf.dispose([x, w, r, dx, dw]);
-  return out;
+  return { ...out, leakedData: tf.engine().backend.numDataIds() - dataBefore };
 }
 
 /** Five conv blocks shaped like model3 (7x7/2 stem, BN, ReLU, max pools), small enough for the cpu backend. */
@@ -165,9 +165,10 @@ describe('wasm training kernels', () => {
   });
 
   it('registers idempotently', () => {
-    const configs = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Tile'].map((k) => tf.getKernel(k, 'wasm'));
+    const names = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Tile', 'Sum', 'Mean'];
+    const configs = names.map((k) => tf.getKernel(k, 'wasm'));
     registerWasmTrainingKernels();
-    const again = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Tile'].map((k) => tf.getKernel(k, 'wasm'));
+    const again = names.map((k) => tf.getKernel(k, 'wasm'));
     assert.ok(configs.every((c) => c !== undefined));
     assert.deepEqual(again, configs);
   });
@@ -181,6 +182,7 @@ describe('wasm training kernels', () => {
       const { cpu, wasm } = await onBoth(() => convGrads(c));
       assertClose(wasm.dx, cpu.dx, 'dx');
       assertClose(wasm.dw, cpu.dw, 'dW');
+      assert.equal(wasm.leakedData, 0, 'wasm data buffers left after disposing the gradients');
     });
   }
 

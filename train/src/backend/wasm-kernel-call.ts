@@ -23,22 +23,20 @@ export function transposeWasm(backend: BackendWasm, x: TensorInfo, perm: number[
 }
 
 /**
- * NHWC convolution with explicit, non-negative padding (top, bottom, left, right), stride 1 and the
- * given dilations, run by the wasm backend's XNNPACK Conv2D kernel.
+ * Stride-1 NHWC convolution with explicit, non-negative padding (top, bottom, left, right), run by the
+ * wasm backend's XNNPACK Conv2D kernel.
  */
 export function conv2dExplicitWasm(
   backend: BackendWasm,
   x: TensorInfo,
   filter: TensorInfo,
-  pads: [number, number, number, number],
-  dilations: [number, number] = [1, 1],
+  [top, bottom, left, right]: [number, number, number, number],
 ): TensorInfo {
-  const [top, bottom, left, right] = pads;
   return callWasmKernel('Conv2D', backend, { x, filter }, {
     strides: [1, 1],
     pad: [[0, 0], [top, bottom], [left, right], [0, 0]],
     dataFormat: 'NHWC',
-    dilations,
+    dilations: [1, 1],
   });
 }
 

@@ -1,5 +1,5 @@
 // Tile for the wasm backend by block copies on the heap. The built-in walks every output element
-// (about 25M elements/s); FusedBatchNorm's gradient tiles [1,1,1,C] to the whole activation each step.
+// (about 20M elements/s); FusedBatchNorm's gradient tiles [1,1,1,C] to the whole activation each step.
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { KernelConfig, KernelFunc, TensorInfo, TileAttrs } from '@tensorflow/tfjs-core';
 import { tf } from './tf.js';

@@ -208,7 +208,8 @@ export async function renderConfusionMatrix(
             title: normalize ? 'fraction of row' : 'count',
             // matplotlib's Blues, which starts at white (vega's 'blues' starts pale blue, so zeros look filled).
             scale: { domain: [0, max], range: BLUES },
-            legend: { gradientLength: Math.min(400, cell * n), format: normalize ? '.1f' : 'd' },
+            // Integer counts: at most one tick per whole number, so small maxima do not repeat labels.
+            legend: { gradientLength: Math.min(400, cell * n), format: normalize ? '.1f' : 'd', tickCount: normalize ? 5 : Math.min(5, max) },
           },
         },
       },

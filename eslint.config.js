@@ -34,6 +34,10 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [tfjs] }] },
   },
   {
+    files: ['export/src/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ ...tfjs, message: 'Import TensorFlow.js as @pets/train/tfjs, so export runs on the backend train chose.' }] }] },
+  },
+  {
     files: ['runtime/src/**/*.ts'],
     ignores: ['runtime/src/backend/**'],
     rules: { 'no-restricted-imports': ['error', { patterns: [ortNode, ortWeb] }] },

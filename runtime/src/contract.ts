@@ -8,6 +8,12 @@ export const CONTRACT_VERSION = 1;
 /** Image side the reference study trains at, used when no size is given. */
 export const DEFAULT_IMAGE_SIZE = 224;
 
+/** Names in an exported ONNX model: its NHWC float32 input, its probabilities and pre-softmax logits. */
+export const ONNX_NAMES = { input: 'image', probabilities: 'probabilities', logits: 'logits' } as const;
+
+/** ONNX metadata_props keys: the contract as JSON, and where the model came from as JSON. */
+export const ONNX_METADATA_KEYS = { contract: 'pets.contract', provenance: 'pets.provenance' } as const;
+
 /** Resampling methods the shared preprocessing implements (see preprocess.ts). */
 export const RESIZE_METHODS = ['bilinear-antialias'] as const;
 export type ResizeMethod = (typeof RESIZE_METHODS)[number];

@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { DatasetError, loadDataset } from '../src/data/dataset.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const PETS_MINI = resolve(here, '../../data/pets-mini');
+import { PETS_MINI } from './fixtures.js';
 const HEADER = '#Image CLASS-ID SPECIES BREED ID\n#ID: 1:37 Class ids\n';
 
 let tmp: string;

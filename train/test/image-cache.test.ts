@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { createContract } from '@pets/runtime/contract';
 import { decodeImage } from '@pets/runtime/node-decode';
 import { resizeToContract } from '@pets/runtime/preprocess';
 import sharp from 'sharp';
 import { ImageCache } from '../src/data/image-cache.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const IMAGES = resolve(here, '../../data/pets-mini/images');
+import { PETS_MINI } from './fixtures.js';
+
+const IMAGES = join(PETS_MINI, 'images');
 const contract = createContract({ labels: ['cat', 'dog'], imageSize: { height: 32, width: 24 } });
 const IMAGE_BYTES = 32 * 24 * 3;
 

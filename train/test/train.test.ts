@@ -6,16 +6,12 @@ import { readFile, readdir, rm, mkdtemp, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { loadCheckpoint, readIndex } from '../src/checkpoint.js';
 import type { EpochRecord } from '../src/history.js';
 import { train, type TrainOptions } from '../src/train.js';
 
-const here = fileURLToPath(new URL('.', import.meta.url));
-const repo = join(here, here.includes('/dist/') ? '../../..' : '../..');
-const sample = join(repo, 'data', 'pets-mini');
-const cli = join(repo, 'train', 'dist', 'src', 'cli.js');
+import { PETS_MINI as sample, TRAIN_CLI as cli } from './fixtures.js';
 
 /** A run small enough for CI: 24 px images, batch 16, model2 (no dropout, no augmentation). */
 const tiny = (out: string, extra: Partial<TrainOptions> = {}): TrainOptions => ({

@@ -1,5 +1,5 @@
 // Sum and Mean over leading axes for the wasm backend, as one pass over memory. The built-ins first
-// transpose the reduced axes innermost, which makes them about 3x slower on an NHWC activation;
+// transpose the reduced axes innermost, which makes them about 7x slower on an NHWC activation;
 // BatchNormalization reduces over [0,1,2] (batch, height, width) in its forward pass and gradient.
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { KernelConfig, KernelFunc, SumAttrs, TensorInfo } from '@tensorflow/tfjs-core';

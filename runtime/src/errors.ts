@@ -11,3 +11,8 @@ export class ImageDecodeError extends Error {
     this.input = input;
   }
 }
+
+/** An explicitly requested execution provider cannot run; the message says why and what to install. */
+export class ExecutionProviderError extends Error {
+  override name = 'ExecutionProviderError';
+}

@@ -1,0 +1,135 @@
+// The browser platform: onnxruntime-web sessions (WebGPU when an adapter is available, else wasm) and
+// decoding with createImageBitmap. The only place the runtime imports onnxruntime-web.
+import * as ort from 'onnxruntime-web';
+import type { Platform, SessionLike } from '../classifier.js';
+import { ExecutionProviderError, ImageDecodeError } from '../errors.js';
+import type { DecodedPixels } from '../preprocess.js';
+
+export const WEB_PROVIDERS = ['webgpu', 'wasm'] as const;
+export type WebProvider = (typeof WEB_PROVIDERS)[number];
+
+
+export interface WebPlatformOptions {
+  /** 'auto' (WebGPU when usable, else wasm) or an ordered list. Default 'auto'. */
+  executionProviders?: 'auto' | WebProvider[];
+  /** wasm threads (needs a cross-origin isolated page); default: onnxruntime-web's choice. */
+  threads?: number;
+  /** Where onnxruntime-web's .wasm/.mjs files are served from (a URL prefix or per-file map). Default: beside onnxruntime-web's module, never a CDN. */
+  wasmPaths?: string | Record<string, string>;
+  /** Largest decoded image in pixels. Default 100 MP. */
+  maxPixels?: number;
+  /** Largest encoded input in bytes. Default 64 MiB. */
+  maxBytes?: number;
+}
+
+/** Input accepted in browsers: a URL, encoded bytes, a Blob/File, or anything createImageBitmap takes. */
+export type WebImageInput = string | Uint8Array | ArrayBuffer | Blob | ImageBitmap | ImageData | HTMLImageElement | HTMLCanvasElement | OffscreenCanvas;
+
+interface GpuNavigator {
+  gpu?: { requestAdapter(): Promise<unknown> };
+}
+
+async function webgpuUnavailableReason(): Promise<string | undefined> {
+  const nav = (globalThis as { navigator?: GpuNavigator }).navigator;
+  if (!nav?.gpu) return 'WebGPU is not available here (navigator.gpu is missing: an older browser, an insecure page, or Node)';
+  try {
+    return (await nav.gpu.requestAdapter()) ? undefined : 'WebGPU has no adapter on this device (requestAdapter() returned null)';
+  } catch (error) {
+    return `WebGPU adapter request failed: ${(error as Error).message}`;
+  }
+}
+
+function checkProviders(value: WebPlatformOptions['executionProviders']): WebProvider[] | 'auto' {
+  if (value === undefined || value === 'auto') return 'auto';
+  if (!Array.isArray(value) || value.length === 0 || !value.every((p) => (WEB_PROVIDERS as readonly string[]).includes(p))) {
+    throw new RangeError(`Unsupported "executionProviders" ${JSON.stringify(value)}. Expected 'auto' or a list of: ${WEB_PROVIDERS.join(', ')}.`);
+  }
+  return value;
+}
+
+async function createSession(bytes: Uint8Array, options: WebPlatformOptions) {
+  const requested = checkProviders(options.executionProviders);
+  const order: WebProvider[] = requested === 'auto' ? ['webgpu', 'wasm'] : requested;
+  const reasons: string[] = [];
+  for (const provider of order) {
+    let reason = provider === 'webgpu' ? await webgpuUnavailableReason() : undefined;
+    if (reason === undefined) {
+      try {
+        const session = await ort.InferenceSession.create(bytes, { executionProviders: [provider] });
+        return { session: session as unknown as SessionLike, executionProvider: provider, reason: reasons.length ? reasons.join('; ') : null };
+      } catch (error) {
+        reason = `${provider} failed to load the model: ${(error as Error).message.split('\n')[0]}`;
+      }
+    }
+    if (requested !== 'auto') throw new ExecutionProviderError(`Execution provider "${provider}" cannot run: ${reason}.`);
+    reasons.push(reason);
+  }
+  throw new ExecutionProviderError(`No execution provider could run the model: ${reasons.join('; ')}.`);
+}
+
+async function toBlob(input: string | Uint8Array | ArrayBuffer | Blob, name: string): Promise<Blob> {
+  if (input instanceof Blob) return input;
+  if (typeof input !== 'string') return new Blob([input instanceof Uint8Array ? input.slice() : input]);
+  const response = await fetch(input).catch((error: Error) => {
+    throw new ImageDecodeError(name, `cannot fetch it: ${error.message}`);
+  });
+  if (!response.ok) throw new ImageDecodeError(name, `fetching it returned HTTP ${response.status}`);
+  return response.blob();
+}
+
+/** Pixels as the browser decodes them: no colour-space conversion, no premultiplied alpha, EXIF applied. */
+async function decodeInBrowser(input: WebImageInput, name: string, maxBytes: number, maxPixels: number): Promise<DecodedPixels> {
+  if (typeof ImageData !== 'undefined' && input instanceof ImageData) return { data: input.data, width: input.width, height: input.height, channels: 4 };
+  if (typeof createImageBitmap !== 'function') {
+    throw new ImageDecodeError(name, 'this environment cannot decode images (no createImageBitmap); pass decoded pixels { data, width, height, channels }');
+  }
+  let source: ImageBitmapSource = input as ImageBitmapSource;
+  if (typeof input === 'string' || input instanceof Uint8Array || input instanceof ArrayBuffer || input instanceof Blob) {
+    const blob = await toBlob(input, name);
+    if (blob.size === 0) throw new ImageDecodeError(name, 'the input is empty');
+    if (blob.size > maxBytes) throw new ImageDecodeError(name, `the input is ${blob.size} bytes; the limit is ${maxBytes} (maxBytes)`);
+    source = blob;
+  }
+  let bitmap: ImageBitmap;
+  try {
+    bitmap = await createImageBitmap(source, { colorSpaceConversion: 'none', premultiplyAlpha: 'none', imageOrientation: 'from-image' });
+  } catch (error) {
+    throw new ImageDecodeError(name, `the browser cannot decode it (${(error as Error).message})`, { cause: error });
+  }
+  const { width, height } = bitmap;
+  if (width * height > maxPixels) {
+    bitmap.close();
+    throw new ImageDecodeError(name, `${width}x${height} exceeds the ${maxPixels}-pixel limit (maxPixels)`);
+  }
+  const canvas = new OffscreenCanvas(width, height);
+  const context = canvas.getContext('2d', { willReadFrequently: true });
+  if (!context) throw new ImageDecodeError(name, 'no 2D canvas context is available');
+  context.drawImage(bitmap, 0, 0);
+  bitmap.close();
+  const { data } = context.getImageData(0, 0, width, height, { colorSpace: 'srgb' });
+  return { data, width, height, channels: 4 };
+}
+
+export function webPlatform(options: WebPlatformOptions = {}): Platform<WebImageInput> {
+  checkProviders(options.executionProviders);
+  const maxBytes = options.maxBytes ?? 64 * 2 ** 20;
+  const maxPixels = options.maxPixels ?? 100_000_000;
+  for (const [key, value] of Object.entries({ maxBytes, maxPixels, threads: options.threads ?? 1 })) {
+    if (!Number.isInteger(value) || value < 1) throw new RangeError(`"${key}" must be a positive integer; got ${String(value)}.`);
+  }
+  if (options.wasmPaths !== undefined) ort.env.wasm.wasmPaths = options.wasmPaths;
+  if (options.threads !== undefined) ort.env.wasm.numThreads = options.threads;
+  return {
+    async loadModel(model) {
+      if (model instanceof Uint8Array) return model;
+      if (model instanceof ArrayBuffer) return new Uint8Array(model);
+      if (typeof model !== 'string') throw new TypeError('"model" must be a URL, a Uint8Array or an ArrayBuffer.');
+      const response = await fetch(model);
+      if (!response.ok) throw new TypeError(`Cannot fetch the model ${model}: HTTP ${response.status}.`);
+      return new Uint8Array(await response.arrayBuffer());
+    },
+    createSession: (bytes) => createSession(bytes, options),
+    decode: (input, name) => decodeInBrowser(input, name, maxBytes, maxPixels),
+    tensor: (data, dims) => new ort.Tensor('float32', data, dims),
+  };
+}

@@ -1,0 +1,74 @@
+// Serializes inference on one session and batches what waits: concurrent classify() calls queue their
+// preprocessed images, and each run takes up to maxBatch of them. onnxruntime-web rejects overlapping
+// runs on a session, and batching is also what makes many small calls fast.
+
+/** One image's model outputs. */
+export interface ImageOutputs {
+  probabilities: Float32Array;
+  /** Pre-softmax scores when the model exports them. */
+  logits: Float32Array | null;
+}
+
+/** Runs a batch: `x` holds `count` images back to back; returns per-class outputs for each image in order. */
+export type RunBatch = (x: Float32Array, count: number) => Promise<{ probabilities: Float32Array; logits: Float32Array | null }>;
+
+interface Pending {
+  data: Float32Array;
+  resolve: (outputs: ImageOutputs) => void;
+  reject: (error: unknown) => void;
+}
+
+export class Batcher {
+  private readonly queue: Pending[] = [];
+  private running = false;
+
+  /**
+   * @param run executes one batch on the session
+   * @param imageSize floats per image (H * W * 3)
+   * @param classes outputs per image
+   * @param maxBatch most images per run
+   */
+  constructor(
+    private readonly run: RunBatch,
+    private readonly imageSize: number,
+    private readonly classes: number,
+    private readonly maxBatch: number,
+  ) {}
+
+  /** Queues one preprocessed image; resolves with its outputs once its batch has run. */
+  infer(data: Float32Array): Promise<ImageOutputs> {
+    if (data.length !== this.imageSize) {
+      return Promise.reject(new RangeError(`An input image must have ${this.imageSize} floats; got ${data.length}.`));
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ data, resolve, reject });
+      void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.maxBatch);
+        const x = new Float32Array(batch.length * this.imageSize);
+        batch.forEach((item, i) => x.set(item.data, i * this.imageSize));
+        try {
+          const out = await this.run(x, batch.length);
+          const c = this.classes;
+          batch.forEach((item, i) =>
+            item.resolve({
+              probabilities: out.probabilities.slice(i * c, (i + 1) * c),
+              logits: out.logits ? out.logits.slice(i * c, (i + 1) * c) : null,
+            }),
+          );
+        } catch (error) {
+          batch.forEach((item) => item.reject(error));
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+}

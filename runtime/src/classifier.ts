@@ -92,6 +92,7 @@ export class Classifier<Input> {
     this.batcher = new Batcher(
       async (x, count) => {
         const out = await session.run({ [ONNX_NAMES.input]: platform.tensor(x, [count, height, width, 3]) });
+        checkOutputWidth(info.contract, out[ONNX_NAMES.probabilities].dims.at(-1) ?? 0);
         return {
           probabilities: out[ONNX_NAMES.probabilities].data as Float32Array,
           logits: hasLogits ? (out[ONNX_NAMES.logits].data as Float32Array) : null,
@@ -125,9 +126,8 @@ export class Classifier<Input> {
     const classifier = new Classifier(platform, session, info, maxBatch);
     // One run on a blank image checks the output width against the label count before any user input.
     const { height, width } = contract.imageSize;
-    const probe = await classifier.batcher.infer(new Float32Array(height * width * 3));
     try {
-      checkOutputWidth(contract, probe.probabilities.length);
+      await classifier.batcher.infer(new Float32Array(height * width * 3));
     } catch (error) {
       await session.release();
       throw error;

@@ -1,0 +1,134 @@
+// @pets/runtime's browser entry in headless Chromium (Debian's /usr/bin/chromium, driven by
+// playwright-core; no browser download): the page is a bundle of the web entry, served from memory on
+// localhost (a secure context, so WebGPU may start) together with onnxruntime-web's wasm files.
+import { readFile, readdir } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+export const CHROMIUM_PATH = process.env.PETS_CHROMIUM ?? '/usr/bin/chromium';
+const FLAGS = ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+const PAGE_SCRIPT = `
+import { createClassifier } from '@pets/runtime/web';
+const bytes = async (url) => new Uint8Array(await (await fetch(url)).arrayBuffer());
+const classifiers = new Map();
+async function classifier(ep) {
+  if (!classifiers.has(ep)) classifiers.set(ep, createClassifier({ model: await bytes('/model.onnx'), executionProviders: [ep], wasmPaths: '/ort/', threads: 1 }));
+  return classifiers.get(ep);
+}
+window.petsInfer = async (ep, first, count) => {
+  const c = await classifier(ep);
+  const size = c.info.inputSize.height * c.info.inputSize.width * 3;
+  const x = new Float32Array(await (await fetch('/input.bin?first=' + first + '&count=' + count)).arrayBuffer());
+  const outs = await c.infer(x.subarray(0, size * count));
+  return { info: { executionProvider: c.info.executionProvider, reason: c.info.reason },
+    probabilities: outs.flatMap((o) => Array.from(o.probabilities)), logits: outs.flatMap((o) => (o.logits ? Array.from(o.logits) : [])) };
+};
+window.petsClassifyFile = async (ep, name) => {
+  const c = await classifier(ep);
+  const blob = await (await fetch('/images/' + encodeURIComponent(name))).blob();
+  const predictions = await c.classify(blob, { all: true });
+  const p = new Array(predictions.length);
+  for (const q of predictions) p[q.index] = q.probability;
+  return p;
+};
+`;
+
+const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
+
+export interface BrowserRuntime {
+  /** Runs preprocessed inputs [count, H, W, 3] through the web entry on `ep`, `chunk` images per call. */
+  infer(ep: 'webgpu' | 'wasm', x: Float32Array, count: number, chunk?: number): Promise<{ probabilities: Float32Array; logits: Float32Array | null; executionProvider: string; reason: string | null }>;
+  /** Decodes and classifies an image file in the browser (createImageBitmap); full probability vector. */
+  classifyFile(ep: 'webgpu' | 'wasm', path: string): Promise<Float32Array>;
+  close(): Promise<void>;
+}
+
+/** Starts Chromium on a page serving `model`; call setInput()/classifyFile() through the returned object. */
+export async function openBrowserRuntime(model: Uint8Array, options: { webgpu?: boolean } = {}): Promise<BrowserRuntime> {
+  const require = createRequire(import.meta.url);
+  const ortDir = dirname(require.resolve('onnxruntime-web/package.json'));
+  const bundle = await build({
+    stdin: { contents: PAGE_SCRIPT, resolveDir: dirname(fileURLToPath(import.meta.url)), loader: 'js' },
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    write: false,
+    logLevel: 'silent',
+  });
+  const files = new Map<string, Uint8Array | string>([
+    ['/', '<!doctype html><meta charset="utf-8"><title>pets parity</title><script type="module" src="/bundle.js"></script>'],
+    ['/bundle.js', bundle.outputFiles[0].contents],
+    ['/model.onnx', model],
+  ]);
+  for (const name of await readdir(join(ortDir, 'dist'))) {
+    if (/^ort-wasm.*\.(wasm|mjs)$/.test(name)) files.set(`/ort/${name}`, await readFile(join(ortDir, 'dist', name)));
+  }
+  let input: Float32Array = new Float32Array(0);
+  let inputCount = 1;
+  const images = new Map<string, string>();
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    void (async () => {
+      let body: Uint8Array | string | undefined = files.get(url.pathname);
+      if (url.pathname === '/input.bin') {
+        const first = Number(url.searchParams.get('first'));
+        const count = Number(url.searchParams.get('count'));
+        const per = input.length / inputCount;
+        body = new Uint8Array(input.buffer, input.byteOffset + first * per * 4, count * per * 4);
+      } else if (url.pathname.startsWith('/images/')) {
+        const path = images.get(decodeURIComponent(url.pathname.slice('/images/'.length)));
+        body = path ? await readFile(path) : undefined;
+      }
+      const ext = /\.[a-z]+$/.exec(url.pathname)?.[0] ?? '.html';
+      res.writeHead(body === undefined ? 404 : 200, { 'content-type': TYPES[ext] ?? 'application/octet-stream' });
+      res.end(body);
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const origin = `http://localhost:${(server.address() as AddressInfo).port}`;
+  let browser: Browser | undefined;
+  try {
+    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...FLAGS, ...(options.webgpu ? ['--enable-unsafe-webgpu'] : [])] });
+    const page: Page = await browser.newPage();
+    await page.goto(origin);
+    await page.waitForFunction(() => 'petsInfer' in window, undefined, { timeout: 60_000 });
+    const opened = browser;
+    return {
+      async infer(ep, x, count, chunk = 8) {
+        input = x;
+        inputCount = count;
+        const probabilities: number[] = [];
+        const logits: number[] = [];
+        let info = { executionProvider: '', reason: null as string | null };
+        for (let first = 0; first < count; first += chunk) {
+          const n = Math.min(chunk, count - first);
+          const out = await page.evaluate(([e, f, c]) => (window as unknown as { petsInfer: (e: string, f: number, c: number) => Promise<{ info: typeof info; probabilities: number[]; logits: number[] }> }).petsInfer(e, f, c), [ep, first, n] as const);
+          info = out.info;
+          probabilities.push(...out.probabilities);
+          logits.push(...out.logits);
+        }
+        return { probabilities: Float32Array.from(probabilities), logits: logits.length ? Float32Array.from(logits) : null, ...info };
+      },
+      async classifyFile(ep, path) {
+        const name = `${images.size}-${path.split('/').pop()}`;
+        images.set(name, path);
+        const p = await page.evaluate(([e, n]) => (window as unknown as { petsClassifyFile: (e: string, n: string) => Promise<number[]> }).petsClassifyFile(e, n), [ep, name] as const);
+        return Float32Array.from(p);
+      },
+      async close() {
+        await opened.close();
+        server.close();
+      },
+    };
+  } catch (error) {
+    await browser?.close();
+    server.close();
+    throw error;
+  }
+}

@@ -7,10 +7,12 @@ import tseslint from 'typescript-eslint';
 const tfjs = { group: ['@tensorflow/*'], message: 'Import TensorFlow.js through train/src/backend/tf.ts, the one place that chooses the backend.' };
 const ortNode = { group: ['onnxruntime-node', 'sharp'], message: 'Only runtime/src/backend/node*.ts may import onnxruntime-node or sharp.' };
 const ortWeb = { group: ['onnxruntime-web', 'onnxruntime-web/*'], message: 'Only runtime/src/backend/web*.ts may import onnxruntime-web.' };
+const exportTfjs = { ...tfjs, message: 'Import TensorFlow.js as @pets/train/tfjs, so export runs on the backend train chose.' };
+const exportOrt = { group: ['onnxruntime-node', 'onnxruntime-web', 'onnxruntime-web/*'], message: 'Only export/src/verify/ort.ts may import onnxruntime.' };
 const platform = { group: ['node:*', 'fs', 'path', 'os', 'url', 'crypto'], message: 'The contract and preprocessing are pure: no Node built-ins.' };
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'data/**', 'web-demo/public/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', 'data/**', 'web-demo/public/**', 'web-demo/build/**', '**/.scratch/**'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],
@@ -21,7 +23,7 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
-      'import/no-extraneous-dependencies': ['error', { devDependencies: ['**/test/**', '**/scripts/**', '**/bench/**'], packageDir: [import.meta.dirname, `${import.meta.dirname}/train`, `${import.meta.dirname}/runtime`, `${import.meta.dirname}/test`] }],
+      'import/no-extraneous-dependencies': ['error', { devDependencies: ['**/test/**', '**/scripts/**', '**/bench/**'], packageDir: [import.meta.dirname, `${import.meta.dirname}/train`, `${import.meta.dirname}/runtime`, `${import.meta.dirname}/export`, `${import.meta.dirname}/test`, `${import.meta.dirname}/web-demo`] }],
     },
   },
   {
@@ -35,7 +37,12 @@ export default tseslint.config(
   },
   {
     files: ['export/src/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ ...tfjs, message: 'Import TensorFlow.js as @pets/train/tfjs, so export runs on the backend train chose.' }] }] },
+    ignores: ['export/src/verify/ort.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [exportTfjs, exportOrt] }] },
+  },
+  {
+    files: ['export/src/verify/ort.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [exportTfjs] }] },
   },
   {
     files: ['runtime/src/**/*.ts'],
@@ -53,6 +60,13 @@ export default tseslint.config(
   {
     files: ['runtime/src/backend/node*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [ortWeb] }] },
+  },
+  {
+    // The demo page runs in browsers and goes through @pets/runtime's browser entry only.
+    files: ['web-demo/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['onnxruntime-*', 'sharp', '@pets/runtime/node', '@pets/runtime/node-decode', 'node:*'], message: 'web-demo/src runs in browsers: import @pets/runtime (its "browser" entry), nothing Node-only.' }] }],
+    },
   },
   {
     // node:test's test() and describe() return promises the runner awaits itself.

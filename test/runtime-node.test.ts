@@ -135,7 +135,7 @@ describe('classify() in Node', () => {
   });
 
   test('100 parallel classify() calls all succeed and equal sequential results within 1e-6', async () => {
-    const files = ['Abyssinian_12', 'beagle_112', 'Bombay_10', 'pug_100'].map((n) => join(sample, 'images', `${n}.jpg`));
+    const files = ['Abyssinian_12', 'beagle_10', 'Bombay_10', 'Persian_106'].map((n) => join(sample, 'images', `${n}.jpg`));
     const expected = await Promise.all(files.map((f) => classifier.classify(f, { all: true })));
     const results = await Promise.all(Array.from({ length: 100 }, (_, i) => classify(files[i % files.length], { model, all: true })));
     results.forEach((r, i) => {

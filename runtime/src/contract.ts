@@ -39,6 +39,12 @@ export interface ModelContract {
   alphaBackground: [number, number, number];
   /** EXIF orientation is applied when decoding. */
   exifOrientation: 'apply';
+  /**
+   * Embedded ICC colour profiles are ignored: samples are used as stored, as the browser's
+   * createImageBitmap(..., { colorSpaceConversion: 'none' }) gives them, so that Node and browsers
+   * agree without depending on two colour-management engines.
+   */
+  colorProfile: 'ignore';
   /** Class labels in output index order. */
   labels: string[];
 }
@@ -72,6 +78,7 @@ export function createContract(options: ContractOptions): ModelContract {
     resize: 'bilinear-antialias',
     alphaBackground: options.alphaBackground ?? [255, 255, 255],
     exifOrientation: 'apply',
+    colorProfile: 'ignore',
     labels: [...options.labels],
   });
 }
@@ -129,6 +136,9 @@ export function validateContract(value: unknown): ModelContract {
   if (value.exifOrientation !== 'apply') {
     fail(`Unsupported exifOrientation ${JSON.stringify(value.exifOrientation)}. Expected one of: apply.`);
   }
+  if (value.colorProfile !== 'ignore') {
+    fail(`Unsupported colorProfile ${JSON.stringify(value.colorProfile)}. Expected one of: ignore.`);
+  }
   const labels = value.labels;
   if (!Array.isArray(labels) || labels.length < 2 || !labels.every((l) => typeof l === 'string' && l.length > 0)) {
     fail('Contract field "labels" must list at least 2 non-empty names.');
@@ -143,6 +153,7 @@ export function validateContract(value: unknown): ModelContract {
     resize: value.resize as ResizeMethod,
     alphaBackground,
     exifOrientation: 'apply',
+    colorProfile: 'ignore',
     labels: [...(labels as string[])],
   };
 }

@@ -1,6 +1,5 @@
 // pets-parity: prove an exported model gives the tfjs original's probabilities on every runtime
 // (tensor mode), or that Node and the browser agree on the same photo files (e2e mode).
-/* eslint-disable no-console -- a CLI prints its results */
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import yargs from 'yargs';

@@ -17,7 +17,8 @@ export interface DecodeOptions {
 }
 
 /**
- * Decodes a JPEG, PNG, WebP, GIF (first frame), TIFF or AVIF file or buffer. EXIF orientation is applied;
+ * Decodes a JPEG, PNG, WebP, GIF (first frame), TIFF or AVIF file or buffer. EXIF orientation is applied,
+ * embedded ICC profiles are ignored (the contract's colorProfile);
  * grayscale, CMYK and 16-bit images are converted to 8-bit sRGB; the result always has an alpha channel
  * (opaque when the image has none), which preprocess.ts composites over the contract's background.
  */
@@ -30,7 +31,8 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeOpt
   const name = typeof input === 'string' ? input : (options.name ?? `buffer (${input.byteLength} bytes)`);
   if (typeof input !== 'string' && input.byteLength === 0) throw new ImageDecodeError(name, 'the input is empty');
   try {
-    const { data, info } = await sharp(input, { limitInputPixels: maxPixels, failOn: 'warning' })
+    // ignoreIcc: the contract's colorProfile 'ignore' (samples as stored, as browsers give them).
+    const { data, info } = await sharp(input, { limitInputPixels: maxPixels, failOn: 'warning', ignoreIcc: true })
       .rotate()
       .toColourspace('srgb')
       .ensureAlpha()

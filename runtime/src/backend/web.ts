@@ -1,6 +1,7 @@
 // The browser platform: onnxruntime-web sessions (WebGPU when an adapter is available, else wasm) and
 // decoding with createImageBitmap. The only place the runtime imports onnxruntime-web.
 import * as ort from 'onnxruntime-web';
+import protobuf from 'protobufjs/minimal.js';
 import type { Platform, SessionLike } from '../classifier.js';
 import { ExecutionProviderError, ImageDecodeError } from '../errors.js';
 import type { DecodedPixels } from '../preprocess.js';
@@ -26,14 +27,46 @@ export interface WebPlatformOptions {
 export type WebImageInput = string | Uint8Array | ArrayBuffer | Blob | ImageBitmap | ImageData | HTMLImageElement | HTMLCanvasElement | OffscreenCanvas;
 
 interface GpuNavigator {
-  gpu?: { requestAdapter(): Promise<unknown> };
+  gpu?: { requestAdapter(): Promise<{ features?: { has(name: string): boolean } } | null> };
 }
 
-async function webgpuUnavailableReason(): Promise<string | undefined> {
+const FLOAT16 = 10;
+
+/** Whether the model stores float16 weights (pets-export --fp16): ModelProto.graph (7) -> initializer (5) -> data_type (2). */
+function hasFloat16Weights(bytes: Uint8Array): boolean {
+  const reader = protobuf.Reader.create(bytes);
+  const fields = (end: number, visit: (field: number, wireType: number) => boolean): boolean => {
+    while (reader.pos < end) {
+      const tag = reader.uint32();
+      if (visit(tag >>> 3, tag & 7)) return true;
+    }
+    return false;
+  };
+  const inside = (field: number, visit: (end: number) => boolean) => (f: number, wireType: number): boolean => {
+    if (f !== field || wireType !== 2) {
+      reader.skipType(wireType);
+      return false;
+    }
+    const end = reader.uint32() + reader.pos;
+    return visit(end);
+  };
+  const isFloat16 = (f: number, wireType: number): boolean => {
+    if (f === 2 && wireType === 0) return reader.int32() === FLOAT16;
+    reader.skipType(wireType);
+    return false;
+  };
+  return fields(bytes.length, inside(7, (graphEnd) => fields(graphEnd, inside(5, (tensorEnd) => fields(tensorEnd, isFloat16)))));
+}
+
+async function webgpuUnavailableReason(bytes: Uint8Array): Promise<string | undefined> {
   const nav = (globalThis as { navigator?: GpuNavigator }).navigator;
   if (!nav?.gpu) return 'WebGPU is not available here (navigator.gpu is missing: an older browser, an insecure page, or Node)';
   try {
-    return (await nav.gpu.requestAdapter()) ? undefined : 'WebGPU has no adapter on this device (requestAdapter() returned null)';
+    const adapter = await nav.gpu.requestAdapter();
+    if (!adapter) return 'WebGPU has no adapter on this device (requestAdapter() returned null)';
+    // Without shader-f16, onnxruntime-web's float16 shaders fail to compile and runs return zeros, silently.
+    if (!adapter.features?.has('shader-f16') && hasFloat16Weights(bytes)) return 'WebGPU has no "shader-f16" feature on this device, which this float16 model needs';
+    return undefined;
   } catch (error) {
     return `WebGPU adapter request failed: ${(error as Error).message}`;
   }
@@ -52,7 +85,7 @@ async function createSession(bytes: Uint8Array, options: WebPlatformOptions) {
   const order: WebProvider[] = requested === 'auto' ? ['webgpu', 'wasm'] : requested;
   const reasons: string[] = [];
   for (const provider of order) {
-    let reason = provider === 'webgpu' ? await webgpuUnavailableReason() : undefined;
+    let reason = provider === 'webgpu' ? await webgpuUnavailableReason(bytes) : undefined;
     if (reason === undefined) {
       try {
         const session = await ort.InferenceSession.create(bytes, { executionProviders: [provider] });

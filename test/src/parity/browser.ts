@@ -52,7 +52,8 @@ export interface BrowserRuntime {
 /** Starts Chromium on a page serving `model`; call setInput()/classifyFile() through the returned object. */
 export async function openBrowserRuntime(model: Uint8Array, options: { webgpu?: boolean } = {}): Promise<BrowserRuntime> {
   const require = createRequire(import.meta.url);
-  const ortDir = dirname(require.resolve('onnxruntime-web/package.json'));
+  // onnxruntime-web exports no ./package.json; its main file sits in dist/ beside the wasm files.
+  const ortDist = dirname(require.resolve('onnxruntime-web'));
   const bundle = await build({
     stdin: { contents: PAGE_SCRIPT, resolveDir: dirname(fileURLToPath(import.meta.url)), loader: 'js' },
     bundle: true,
@@ -66,8 +67,8 @@ export async function openBrowserRuntime(model: Uint8Array, options: { webgpu?: 
     ['/bundle.js', bundle.outputFiles[0].contents],
     ['/model.onnx', model],
   ]);
-  for (const name of await readdir(join(ortDir, 'dist'))) {
-    if (/^ort-wasm.*\.(wasm|mjs)$/.test(name)) files.set(`/ort/${name}`, await readFile(join(ortDir, 'dist', name)));
+  for (const name of await readdir(ortDist)) {
+    if (/^ort-wasm.*\.(wasm|mjs)$/.test(name)) files.set(`/ort/${name}`, await readFile(join(ortDist, name)));
   }
   let input: Float32Array = new Float32Array(0);
   let inputCount = 1;

@@ -85,6 +85,7 @@ export async function runParity(options: ParityOptions): Promise<ParityReport> {
   const split = options.split ?? 'test';
   const wanted = new Set(options.providers ?? PARITY_PROVIDERS);
   const modelBytes = new Uint8Array(await readFile(options.model));
+  const backend = await chooseBackend(options.backend ?? 'auto');
   const cpu = await createClassifier({ model: modelBytes, executionProviders: ['cpu'] });
   const provenance = cpu.info.provenance ?? {};
   const fp16 = provenance.fp16 === true;
@@ -94,7 +95,6 @@ export async function runParity(options: ParityOptions): Promise<ParityReport> {
   if (JSON.stringify(reference.contract) !== JSON.stringify(cpu.info.contract)) {
     throw new ModelContractError(`${options.model} was not exported from ${runDir} (${checkpointName}): their input contracts differ.`);
   }
-  const backend = await chooseBackend(options.backend ?? 'auto');
   const config = JSON.parse(await readFile(join(runDir, 'config.json'), 'utf8')) as RunConfig;
   const dataset = await loadDataset(options.data ?? config.data);
   const splits = await openSplits(dataset, { ...config, limit: options.limit ?? null }, { cacheBytes: 2 ** 31, spillDir: join(runDir, '.cache-parity'), only: [split] });

@@ -1,0 +1,27 @@
+// pets-export: one command. The handler calls exportRuns(); only this top level turns errors into
+// messages and exit codes.
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import * as exportCommand from './commands/export.js';
+import { reportError } from './commands/errors.js';
+
+class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+try {
+  await yargs(hideBin(process.argv))
+    .scriptName('pets-export')
+    .command(exportCommand)
+    .strict()
+    .help()
+    .alias('h', 'help')
+    .version(false)
+    .wrap(Math.min(110, process.stdout.columns || 110))
+    .fail((message, error) => {
+      throw error ?? new UsageError(message);
+    })
+    .parseAsync();
+} catch (error) {
+  process.exitCode = reportError('pets-export', error);
+}

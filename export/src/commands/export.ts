@@ -1,0 +1,86 @@
+// `pets-export`: parse flags, call exportRuns(), report each step on stderr and the ranking on stdout.
+/* eslint-disable no-console -- a CLI command prints its results */
+import { relative } from 'node:path';
+import { BACKEND_NAMES, describeBackend, type BackendRequest } from '@pets/train';
+import type { Argv, ArgumentsCamelCase } from 'yargs';
+import { ExportError } from '../errors.js';
+import { DEFAULT_VERIFY_IMAGES, type ExportEvent } from '../export-run.js';
+import { exportRuns } from '../export-runs.js';
+import { DEFAULT_OPSET, MAX_OPSET, MIN_OPSET } from '../onnx/opset.js';
+import { displayPath, formatBytes, formatMetric, formatSummary } from '../summary-table.js';
+import { TOLERANCE } from '../verify/verify.js';
+import { describeError } from './errors.js';
+
+export const command = '$0';
+export const describe = 'Export pets-train checkpoints to ONNX, verified against tfjs';
+
+export function builder(yargs: Argv) {
+  return yargs
+    .option('run', { type: 'string', array: true, demandOption: true, describe: 'Run directory written by pets-train; repeat it or use a glob (runs/*) for several' })
+    .option('out', { type: 'string', demandOption: true, describe: 'Output .onnx file; with several runs, a directory (files are named after the run directories)' })
+    .option('checkpoint', { type: 'string', default: 'best', describe: 'best, last or epoch-N' })
+    .option('opset', { type: 'number', default: DEFAULT_OPSET, describe: `ONNX opset, ${MIN_OPSET}-${MAX_OPSET}` })
+    .option('fp16', { type: 'boolean', default: false, describe: 'float16 weights and compute (half the size); input and outputs stay float32' })
+    .option('fold-bn', { type: 'boolean', default: true, describe: 'Fold BatchNormalization into the Conv before it (--no-fold-bn keeps BatchNormalization nodes)' })
+    .option('verify-images', { type: 'number', default: DEFAULT_VERIFY_IMAGES, describe: `Test images the export is verified on (max |Δp| ${TOLERANCE.fp32.toExponential()}, fp16 ${TOLERANCE.fp16.toExponential()})` })
+    .option('data', { type: 'string', describe: 'Dataset for the verification images [default: the one the run trained on]' })
+    .option('backend', { choices: BACKEND_NAMES, default: 'auto' as BackendRequest, describe: 'TensorFlow.js backend for the reference outputs' })
+    .option('json', { type: 'boolean', default: false, describe: 'Print the results as JSON on stdout' })
+    .example('$0 --run runs/m5 --out models/m5.onnx', 'export the best checkpoint of one run')
+    .example('$0 --run "runs/*" --out models/ --fp16', 'every run, ranked by validation accuracy, as float16 models');
+}
+
+type Args = ArgumentsCamelCase<Awaited<ReturnType<typeof builder>['argv']>>;
+
+/** Renders export events on stderr, prefixed with the run when there are several. */
+function eventPrinter(): (run: string, event: ExportEvent) => void {
+  let backendShown = false;
+  return (run, event) => {
+    const name = displayPath(run);
+    switch (event.type) {
+      case 'backend':
+        if (!backendShown) describeBackend(event.report).forEach((line) => console.error(line));
+        backendShown = true;
+        break;
+      case 'warning':
+        console.error(`${name}: warning: ${event.message}`);
+        break;
+      case 'checkpoint':
+        console.error(`${name}: ${relative(run, event.dir)} (epoch ${event.epoch}, val_acc ${formatMetric(event.valAccuracy)})`);
+        break;
+      case 'written': {
+        const fp32 = event.fp32Bytes === null ? '' : ` (float32 would be ${formatBytes(event.fp32Bytes)})`;
+        console.error(`${name}: wrote ${formatBytes(event.bytes)}${fp32}, verifying...`);
+        break;
+      }
+      case 'verified':
+        console.error(`${name}: verified: ${event.line}`);
+        break;
+    }
+  };
+}
+
+export async function handler(argv: Args): Promise<void> {
+  const result = await exportRuns({
+    runs: argv.run,
+    out: argv.out,
+    checkpoint: argv.checkpoint,
+    opset: argv.opset,
+    fp16: argv.fp16,
+    foldBatchNorm: argv.foldBn,
+    verifyImages: argv.verifyImages,
+    data: argv.data,
+    backend: argv.backend,
+    onEvent: eventPrinter(),
+  });
+  if (argv.json) {
+    const failures = result.failures.map((f) => ({ run: f.run, error: f.error.name, message: f.error.message }));
+    console.log(JSON.stringify({ ranking: result.ranking, failures }, null, 2));
+  } else {
+    console.log(formatSummary(result));
+  }
+  for (const f of result.failures) console.error(`${displayPath(f.run)}: failed: ${describeError(f.error)}`);
+  if (result.failures.length > 0) {
+    throw new ExportError(`${result.failures.length} of ${result.failures.length + result.ranking.length} runs failed to export.`);
+  }
+}

@@ -1,0 +1,46 @@
+// Named errors of the exporter, for callers (and the CLI) that branch on them.
+
+/** The tfjs model has a layer (or a layer setting) the exporter has no ONNX translation for. */
+export class UnsupportedLayerError extends Error {
+  override name = 'UnsupportedLayerError';
+  /** tfjs class name of the layer, e.g. "LSTM". */
+  readonly className: string;
+  /** The layer's name in the model. */
+  readonly layerName: string;
+
+  constructor(className: string, layerName: string, reason?: string) {
+    super(
+      reason
+        ? `Layer "${layerName}" (${className}) cannot be exported: ${reason}.`
+        : `Layer "${layerName}" has class ${className}, which pets-export cannot translate to ONNX. Supported: ${SUPPORTED_LAYERS.join(', ')}.`,
+    );
+    this.className = className;
+    this.layerName = layerName;
+  }
+}
+
+/** Layer classes with an ONNX translation (see onnx/layers/). */
+export const SUPPORTED_LAYERS = [
+  'InputLayer',
+  'Conv2D',
+  'BatchNormalization',
+  'Activation',
+  'ReLU',
+  'Softmax',
+  'MaxPooling2D',
+  'AveragePooling2D',
+  'GlobalAveragePooling2D',
+  'Flatten',
+  'Dense',
+  'Dropout',
+] as const;
+
+/** A problem with the run, the output path or the model's shape; the message says what to do. */
+export class ExportError extends Error {
+  override name = 'ExportError';
+}
+
+/** The exported model does not give tfjs' probabilities within tolerance; nothing is left at the output path. */
+export class VerificationError extends Error {
+  override name = 'VerificationError';
+}

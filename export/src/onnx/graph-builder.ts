@@ -1,0 +1,155 @@
+// Accumulates ONNX nodes and initializers with unique names, and keeps track of each value's memory
+// layout, so that layout changes (NHWC <-> NCHW, flatten order) are inserted only where a consumer needs
+// them, and at most once per value.
+import type { AttributeProto, NodeProto } from './types.js';
+import { AttributeType, DataType } from './types.js';
+
+/**
+ * How a value's elements are laid out in ONNX, relative to the tfjs tensor it stands for:
+ * - nhwc: as tfjs (only the model input, before its one Transpose);
+ * - nchw: channels first, as ONNX Conv and pooling need;
+ * - flat: [N, F], same element order as tfjs;
+ * - flat-chw: [N, F] flattened from NCHW, so in C,H,W order where tfjs has H,W,C (see `chw`).
+ */
+export type Layout = 'nhwc' | 'nchw' | 'flat' | 'flat-chw';
+
+export interface Value {
+  name: string;
+  layout: Layout;
+  /** tfjs shape without the batch dimension: [H, W, C] for images, [F] for flat values. */
+  shape: number[];
+  /** For flat-chw: the [H, W, C] it was flattened from. */
+  chw?: [number, number, number];
+  /** ONNX element type of the value. */
+  elemType: number;
+}
+
+export type Attribute = { i: number } | { ints: number[] } | { f: number } | { s: string };
+export const attr = {
+  int: (i: number): Attribute => ({ i }),
+  ints: (ints: number[]): Attribute => ({ ints }),
+  float: (f: number): Attribute => ({ f }),
+};
+
+function toAttributeProto(name: string, value: Attribute): AttributeProto {
+  if ('i' in value) return { name, type: AttributeType.INT, i: value.i };
+  if ('ints' in value) return { name, type: AttributeType.INTS, ints: value.ints };
+  if ('f' in value) return { name, type: AttributeType.FLOAT, f: value.f };
+  return { name, type: AttributeType.STRING, s: new TextEncoder().encode(value.s) };
+}
+
+/** A constant tensor: weights (float32, converted at serialization for fp16) or int64 shapes. */
+export interface Initializer {
+  name: string;
+  dims: number[];
+  data: Float32Array | BigInt64Array;
+}
+
+export class GraphBuilder {
+  readonly nodes: NodeProto[] = [];
+  readonly initializers: Initializer[] = [];
+  private readonly names = new Set<string>();
+  private readonly layoutCache = new Map<string, Value>();
+  private readonly produced = new Set<string>();
+
+  /** `reserved`: names only the caller may give (the graph's input and outputs). */
+  constructor(reserved: readonly string[]) {
+    for (const name of reserved) this.names.add(name);
+  }
+
+  /** `base`, or `base_2`, `base_3`... whichever is still free. */
+  unique(base: string): string {
+    let name = base;
+    for (let i = 2; this.names.has(name); i++) name = `${base}_${i}`;
+    this.names.add(name);
+    return name;
+  }
+
+  /**
+   * Adds a node and returns the name of its (single) output: a fresh name from `outputBase`, or exactly
+   * `outputBase` when `exact` (for the reserved graph output names; each can be produced once).
+   */
+  node(opType: string, inputs: string[], outputBase: string, attributes: Record<string, Attribute> = {}, exact = false): string {
+    if (exact && this.produced.has(outputBase)) throw new Error(`Internal error: ${outputBase} is produced twice`);
+    const output = exact ? outputBase : this.unique(outputBase);
+    this.produced.add(output);
+    this.nodes.push({
+      name: output,
+      op_type: opType,
+      input: inputs,
+      output: [output],
+      attribute: Object.entries(attributes).map(([name, value]) => toAttributeProto(name, value)),
+    });
+    return output;
+  }
+
+  /** Adds a float initializer (stored as float16 when the model is exported with fp16). */
+  weight(base: string, data: Float32Array, dims: number[]): string {
+    const name = this.unique(base);
+    this.initializers.push({ name, dims, data });
+    return name;
+  }
+
+  /** Adds an int64 initializer (shapes for Reshape). */
+  int64(base: string, values: number[]): string {
+    const name = this.unique(base);
+    this.initializers.push({ name, dims: [values.length], data: BigInt64Array.from(values, BigInt) });
+    return name;
+  }
+
+  /** Renames a value everywhere it appears (used for the graph's output names). */
+  rename(from: string, to: string): void {
+    for (const node of this.nodes) {
+      node.input = node.input.map((n) => (n === from ? to : n));
+      node.output = node.output.map((n) => (n === from ? to : n));
+      if (node.name === from) node.name = to;
+    }
+  }
+
+  private cached(value: Value, layout: Layout, make: () => Value): Value {
+    if (value.layout === layout) return value;
+    const key = `${value.name}\u0000${layout}`;
+    let converted = this.layoutCache.get(key);
+    if (!converted) {
+      converted = make();
+      this.layoutCache.set(key, converted);
+    }
+    return converted;
+  }
+
+  /** The value in NCHW, for Conv, pooling and BatchNormalization. */
+  nchw(value: Value): Value {
+    if (value.layout !== 'nhwc' && value.layout !== 'nchw') throw new Error(`Internal error: ${value.name} is not an image`);
+    return this.cached(value, 'nchw', () => ({
+      ...value,
+      layout: 'nchw',
+      name: this.node('Transpose', [value.name], `${value.name}/nchw`, { perm: attr.ints([0, 3, 1, 2]) }),
+    }));
+  }
+
+  /** The value in tfjs' own layout (NHWC images, flat in H,W,C order): for graph outputs and order-sensitive consumers. */
+  tfjsOrder(value: Value): Value {
+    if (value.layout === 'nchw') {
+      return this.cached(value, 'nhwc', () => ({
+        ...value,
+        layout: 'nhwc',
+        name: this.node('Transpose', [value.name], `${value.name}/nhwc`, { perm: attr.ints([0, 2, 3, 1]) }),
+      }));
+    }
+    if (value.layout !== 'flat-chw') return value;
+    return this.cached(value, 'flat', () => {
+      const [h, w, c] = value.chw as [number, number, number];
+      const shape = this.int64(`${value.name}/chw_shape`, [-1, c, h, w]);
+      const image = this.node('Reshape', [value.name, shape], `${value.name}/chw`);
+      const nhwc = this.node('Transpose', [image], `${value.name}/hwc`, { perm: attr.ints([0, 2, 3, 1]) });
+      const flat = this.node('Flatten', [nhwc], `${value.name}/flat`, { axis: attr.int(1) });
+      return { name: flat, layout: 'flat', shape: value.shape, elemType: value.elemType };
+    });
+  }
+
+  /** Casts a value to another element type (fp16 models: after the input and before the outputs). */
+  cast(value: Value, to: number, outputName?: string): Value {
+    const name = outputName ?? `${value.name}/${to === DataType.FLOAT16 ? 'fp16' : 'fp32'}`;
+    return { ...value, name: this.node('Cast', [value.name], name, { to: attr.int(to) }, outputName !== undefined), elemType: to };
+  }
+}

@@ -1,0 +1,77 @@
+// Inference benchmarks on an exported model3 at 224: onnxruntime-node CPU (ours vs a reference graph
+// without the layout transpose), onnxruntime-web wasm in Node, classify() batched and end to end, and
+// the cost of decoding and preprocessing a 500x375 JPEG.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import * as ortWeb from 'onnxruntime-web';
+import { createClassifier } from '@pets/runtime';
+import { ONNX_NAMES } from '@pets/runtime/contract';
+import { decodeImage } from '@pets/runtime/node-decode';
+import { preprocess } from '@pets/runtime/preprocess';
+import { decodeModel, encodeModel } from '@pets/export';
+import { measure, perUnit, type Timing } from './stats.js';
+
+export interface Row {
+  group: string;
+  name: string;
+  /** Milliseconds per image (median, min, max over runs). */
+  perImage: Timing;
+  note?: string;
+}
+
+/** The same graph fed NCHW directly: the exporter's single input Transpose removed. */
+export function withoutInputTranspose(bytes: Uint8Array): Uint8Array {
+  const model = decodeModel(bytes);
+  const graph = model.graph;
+  const transpose = graph.node.find((n) => n.op_type === 'Transpose' && n.input[0] === ONNX_NAMES.input);
+  if (!transpose) throw new Error('the exported model has no input Transpose');
+  graph.node = graph.node.filter((n) => n !== transpose);
+  for (const node of graph.node) node.input = node.input.map((name) => (name === transpose.output[0] ? ONNX_NAMES.input : name));
+  const dims = graph.input[0].type.tensor_type.shape.dim;
+  graph.input[0].type.tensor_type.shape.dim = [dims[0], dims[3], dims[1], dims[2]];
+  return encodeModel(model);
+}
+
+function input(batch: number, size: number): Float32Array {
+  return new Float32Array(batch * size * size * 3).map((_, i) => ((i * 2654435761) % 997) / 997);
+}
+
+export async function inferenceRows(modelBytes: Uint8Array, size: number, photos: string[], photo500x375: string): Promise<Row[]> {
+  const rows: Row[] = [];
+  const runs = { warmup: 2, runs: 7 };
+  const ours = await ort.InferenceSession.create(modelBytes);
+  const reference = await ort.InferenceSession.create(withoutInputTranspose(modelBytes));
+  const web = await ortWeb.InferenceSession.create(modelBytes, { executionProviders: ['wasm'] });
+  for (const batch of [1, 16]) {
+    const x = input(batch, size);
+    const nhwc = new ort.Tensor('float32', x, [batch, size, size, 3]);
+    const nchw = new ort.Tensor('float32', x, [batch, 3, size, size]);
+    const oursT = perUnit(await measure(() => ours.run({ [ONNX_NAMES.input]: nhwc }), runs), batch);
+    const refT = perUnit(await measure(() => reference.run({ [ONNX_NAMES.input]: nchw }), runs), batch);
+    rows.push({ group: 'inference', name: `onnxruntime-node CPU, exported model3, batch ${batch}`, perImage: oursT });
+    rows.push({ group: 'inference', name: `onnxruntime-node CPU, reference graph (NCHW input, no transpose), batch ${batch}`, perImage: refT, note: `ours / reference = ${(oursT.median / refT.median).toFixed(3)}` });
+    const webT = perUnit(await measure(() => web.run({ [ONNX_NAMES.input]: new ortWeb.Tensor('float32', x, [batch, size, size, 3]) }), runs), batch);
+    rows.push({ group: 'inference', name: `onnxruntime-web wasm in Node (${ortWeb.env.wasm.numThreads ?? 'default'} threads), batch ${batch}`, perImage: webT });
+  }
+  // classify(): the batching path on the same tensors as a bare session.run, then end to end on JPEGs.
+  const classifier = await createClassifier({ model: modelBytes, executionProviders: ['cpu'] });
+  const x16 = input(16, size);
+  const bare = perUnit(await measure(() => ours.run({ [ONNX_NAMES.input]: new ort.Tensor('float32', x16, [16, size, size, 3]) }), runs), 16);
+  const batched = perUnit(await measure(() => classifier.infer(x16), runs), 16);
+  rows.push({ group: 'classify', name: 'classifier.infer(): 16 preprocessed images through the batcher', perImage: batched, note: `throughput vs bare session.run: ${(bare.median / batched.median).toFixed(3)}x` });
+  const e2e = perUnit(await measure(() => classifier.classify(photos.slice(0, 16)), runs), 16);
+  rows.push({ group: 'classify', name: 'classify(): 16 real JPEGs end to end (decode, resize, normalize, run)', perImage: e2e, note: `vs bare session.run: ${(e2e.median / bare.median).toFixed(2)}x` });
+  const jpeg = await readFile(photo500x375);
+  const decodeT = await measure(() => decodeImage(jpeg), runs);
+  const pixels = await decodeImage(jpeg);
+  const preprocessT = await measure(() => preprocess(pixels, classifier.info.contract), runs);
+  const run1 = rows.find((r) => r.name.startsWith('onnxruntime-node CPU, exported model3, batch 1')) as Row;
+  rows.push({ group: 'classify', name: 'decode a 500x375 JPEG (sharp)', perImage: decodeT, note: `${((decodeT.median / run1.perImage.median) * 100).toFixed(0)}% of batch-1 inference` });
+  rows.push({ group: 'classify', name: 'resize + normalize it to 224 (preprocess.ts)', perImage: preprocessT, note: `${((preprocessT.median / run1.perImage.median) * 100).toFixed(0)}% of batch-1 inference` });
+  await classifier.dispose();
+  await Promise.all([ours.release(), reference.release(), web.release()]);
+  return rows;
+}
+
+export const photoPath = (sample: string, name: string) => join(sample, 'images', name);

@@ -1,0 +1,125 @@
+// npm run bench: every speed the project reports, measured in one run on this machine, side by side, as
+// ratios to the machine's matmul peak. Prints a table and writes docs/benchmarks.{json,md}.
+/* eslint-disable no-console -- a benchmark prints its table */
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { inferenceRows, photoPath, type Row } from './inference.js';
+import { matmulPeak } from './matmul-peak.js';
+import { summarize } from './stats.js';
+
+const repo = fileURLToPath(new URL('../../../..', import.meta.url));
+const sample = join(repo, 'data', 'pets-mini');
+const child = fileURLToPath(new URL('./tfjs-child.js', import.meta.url));
+const bin = (name: string) => join(repo, 'node_modules', '.bin', name);
+const quick = process.argv.includes('--quick');
+
+interface ChildResult { backend: string; detail: string; mode: string; size: number; batch: number; perImage: Row['perImage']; rssMb: number; gflopPerImage: number }
+
+function tfjs(args: Record<string, string | number>): ChildResult | { error: string } {
+  const argv = Object.entries(args).flatMap(([k, v]) => [`--${k}`, String(v)]);
+  const result = spawnSync(process.execPath, [child, ...argv], { encoding: 'utf8', timeout: 1_800_000 });
+  const line = result.stdout.trim().split('\n').pop() ?? '';
+  if (result.status !== 0 || !line.startsWith('{')) return { error: (result.stderr.trim().split('\n').find((l) => /Error|cannot run/.test(l)) ?? result.stderr.trim()).slice(0, 200) };
+  return JSON.parse(line) as ChildResult;
+}
+
+function progress(message: string) {
+  process.stderr.write(`${message}\n`);
+}
+
+const rows: (Row & { rssMb?: number; gflops?: number })[] = [];
+const skipped: string[] = [];
+progress('machine peak: 1024x1024 float32 MatMul on onnxruntime-node');
+const peak = await matmulPeak(quick ? 512 : 1024);
+
+const trainConfigs: Record<string, string | number>[] = [
+  { backend: 'node-gpu', mode: 'train', size: 224, batch: 16 },
+  { backend: 'node', mode: 'train', size: 224, batch: 16 },
+  { backend: 'wasm', mode: 'train', size: 128, batch: 16, runs: quick ? 1 : 3 },
+  { backend: 'wasm', mode: 'train', size: 224, batch: 16, runs: quick ? 1 : 3 },
+  // The cpu backend's convolution gradients are plain loops: one small step shows the order of magnitude.
+  { backend: 'cpu', mode: 'train', size: 32, batch: 4, runs: 1, warmup: 0 },
+  { backend: 'wasm', mode: 'infer', size: 224, batch: 1, runs: 5 },
+  { backend: 'wasm', mode: 'infer', size: 224, batch: 16, runs: 3 },
+  { backend: 'cpu', mode: 'infer', size: 224, batch: 1, runs: 1 },
+];
+let gflopPerImage224 = 0;
+for (const config of trainConfigs) {
+  progress(`tfjs ${config.backend} ${config.mode} model3 @${config.size} batch ${config.batch}`);
+  const r = tfjs(config);
+  if ('error' in r) {
+    skipped.push(`tfjs ${config.backend} ${config.mode}: ${r.error}`);
+    continue;
+  }
+  if (r.size === 224) gflopPerImage224 = r.gflopPerImage / (r.mode === 'train' ? 3 : 1);
+  rows.push({ group: r.mode === 'train' ? 'training' : 'inference', name: `tfjs ${r.backend} (${r.detail}) model3 @${r.size}, batch ${r.batch}`, perImage: r.perImage, rssMb: r.rssMb, gflops: r.gflopPerImage / (r.perImage.median / 1000) });
+}
+
+progress('export: pets-export on a model3 checkpoint at 224 (verification included)');
+const root = await mkdtemp(join(tmpdir(), 'pets-bench-'));
+try {
+  const run = join(root, 'run');
+  const trained = spawnSync(bin('pets-train'), ['--data', sample, '--out', run, '--preset', 'model3', '--image-size', '224', '--epochs', '1', '--limit', '16', '--batch-size', '16'], { encoding: 'utf8' });
+  if (trained.status !== 0) throw new Error(`pets-train failed: ${trained.stderr}`);
+  const times: number[] = [];
+  for (let i = 0; i < (quick ? 1 : 3); i++) {
+    const start = performance.now();
+    const exported = spawnSync(bin('pets-export'), ['--run', run, '--out', join(root, `m${i}.onnx`)], { encoding: 'utf8' });
+    if (exported.status !== 0) throw new Error(`pets-export failed: ${exported.stderr}`);
+    times.push(performance.now() - start);
+  }
+  rows.push({ group: 'export', name: 'pets-export model3 @224 (whole CLI: load, convert, write, verify 8 images)', perImage: summarize(times), note: 'ms per export, not per image' });
+  progress('inference: onnxruntime-node, onnxruntime-web, classify()');
+  const photos = ['Abyssinian_158', 'Birman_144', 'Bombay_10', 'British_Shorthair_176', 'Egyptian_Mau_140', 'Persian_131', 'Persian_134', 'Ragdoll_10', 'Russian_Blue_111', 'Russian_Blue_112', 'Siamese_158', 'Siamese_175', 'american_bulldog_168', 'beagle_121', 'beagle_164', 'beagle_171'].map((n) => photoPath(sample, `${n}.jpg`));
+  const modelBytes = new Uint8Array(await readFile(join(root, 'm0.onnx')));
+  for (const row of await inferenceRows(modelBytes, 224, photos, photos[0])) {
+    rows.push({ ...row, gflops: row.group === 'inference' ? gflopPerImage224 / (row.perImage.median / 1000) : undefined });
+  }
+} finally {
+  await rm(root, { recursive: true, force: true });
+}
+
+const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, date: new Date().toISOString() };
+const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+const header = ['group', 'what', 'ms/image (median)', 'spread (min-max)', 'runs', 'GFLOP/s', '% of peak', 'peak RSS MiB', 'note'];
+const table = rows.map((r) => [
+  r.group,
+  r.name,
+  fmt(r.perImage.median),
+  `${fmt(r.perImage.min)}-${fmt(r.perImage.max)}`,
+  String(r.perImage.runs),
+  r.gflops ? r.gflops.toFixed(1) : '',
+  r.gflops ? `${((r.gflops / peak.gflops) * 100).toFixed(0)}%` : '',
+  r.rssMb ? r.rssMb.toFixed(0) : '',
+  r.note ?? '',
+]);
+const peakLine = `machine peak: ${peak.gflops.toFixed(1)} GFLOP/s (${peak.n}x${peak.n} float32 MatMul on onnxruntime-node, median ${peak.timing.median.toFixed(1)} ms of ${peak.timing.runs} runs)`;
+const widths = header.map((h, c) => Math.max(h.length, ...table.map((row) => row[c].length)));
+console.log(`${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}\n${peakLine}`);
+for (const row of [header, ...table]) console.log(row.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd());
+for (const s of skipped) console.log(`skipped: ${s}`);
+
+if (!quick) {
+  const md = [
+    '# Benchmarks',
+    '',
+    'Measured by `npm run bench` (test/src/bench/run.ts) in one run on one machine; medians after warm-up, spread = min-max over the runs. Training and tfjs inference run each configuration in a fresh process (peak RSS is that process\'s). Model3 costs ' + `${gflopPerImage224.toFixed(2)} GFLOP per image forward at 224 (training counted as 3x forward).`,
+    '',
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.date}.`,
+    '',
+    peakLine,
+    '',
+    `| ${header.join(' | ')} |`,
+    `|${header.map(() => '---').join('|')}|`,
+    ...table.map((row) => `| ${row.join(' | ')} |`),
+    '',
+    ...skipped.map((s) => `- skipped: ${s}`),
+    '',
+  ].join('\n');
+  await writeFile(join(repo, 'docs', 'benchmarks-latest.md'), md);
+  await writeFile(join(repo, 'docs', 'benchmarks.json'), `${JSON.stringify({ machine, peak, rows, skipped }, null, 2)}\n`);
+  console.log('wrote docs/benchmarks-latest.md and docs/benchmarks.json');
+}

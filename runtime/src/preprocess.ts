@@ -37,10 +37,17 @@ export function checkDecodedPixels(pixels: DecodedPixels): void {
   }
 }
 
+/** True when the image has no alpha channel or every alpha sample is 255. */
+function isOpaque(pixels: DecodedPixels): boolean {
+  const { data, channels } = pixels;
+  if (channels === 1 || channels === 3) return true;
+  for (let i = channels - 1; i < data.length; i += channels) if (data[i] !== 255) return false;
+  return true;
+}
+
 /** Composites alpha over the background and expands gray, giving float RGB samples in [0, 255]. */
-function toRgb(pixels: DecodedPixels, background: readonly number[]): ArrayLike<number> {
+function compositeRgb(pixels: DecodedPixels, background: readonly number[]): Float32Array {
   const { data, width, height, channels } = pixels;
-  if (channels === 3) return data;
   const n = width * height;
   const rgb = new Float32Array(n * 3);
   for (let i = 0; i < n; i++) {
@@ -53,6 +60,16 @@ function toRgb(pixels: DecodedPixels, background: readonly number[]): ArrayLike<
     }
   }
   return rgb;
+}
+
+/**
+ * The samples the resize reads: opaque images are read in place (alpha skipped, gray repeated),
+ * which gives the same values as compositing them, without a copy.
+ */
+function rgbSource(pixels: DecodedPixels, background: readonly number[]): { src: ArrayLike<number>; stride: number; offsets: [number, number, number] } {
+  if (!isOpaque(pixels)) return { src: compositeRgb(pixels, background), stride: 3, offsets: [0, 1, 2] };
+  const gray = pixels.channels < 3;
+  return { src: pixels.data, stride: pixels.channels, offsets: gray ? [0, 0, 0] : [0, 1, 2] };
 }
 
 interface Taps {
@@ -98,25 +115,26 @@ export function resizeToContract(pixels: DecodedPixels, contract: ModelContract)
   checkDecodedPixels(pixels);
   const { width: inW, height: inH } = pixels;
   const { width: outW, height: outH } = contract.imageSize;
-  const rgb = toRgb(pixels, contract.alphaBackground);
+  const { src, stride, offsets } = rgbSource(pixels, contract.alphaBackground);
+  const [o0, o1, o2] = offsets;
   const tx = taps(inW, outW);
   const ty = taps(inH, outH);
   // Horizontal pass: inH x outW x 3.
   const mid = new Float64Array(inH * outW * 3);
   for (let y = 0; y < inH; y++) {
-    const row = y * inW * 3;
+    const row = y * inW * stride;
     for (let x = 0; x < outW; x++) {
       let r = 0;
       let g = 0;
       let b = 0;
       const base = x * tx.stride;
-      const first = tx.start[x];
-      for (let k = 0; k < tx.count[x]; k++) {
+      const count = tx.count[x];
+      let p = row + tx.start[x] * stride;
+      for (let k = 0; k < count; k++, p += stride) {
         const w = tx.weights[base + k];
-        const p = row + (first + k) * 3;
-        r += rgb[p] * w;
-        g += rgb[p + 1] * w;
-        b += rgb[p + 2] * w;
+        r += src[p + o0] * w;
+        g += src[p + o1] * w;
+        b += src[p + o2] * w;
       }
       const o = (y * outW + x) * 3;
       mid[o] = r;
@@ -124,16 +142,23 @@ export function resizeToContract(pixels: DecodedPixels, contract: ModelContract)
       mid[o + 2] = b;
     }
   }
-  // Vertical pass, rounding to 8 bits as the training cache stores them.
+  // Vertical pass, row by row (contiguous reads), rounding to 8 bits as the training cache stores them.
   const out = new Uint8Array(outH * outW * 3);
   const rowLen = outW * 3;
+  const acc = new Float64Array(rowLen);
   for (let y = 0; y < outH; y++) {
     const base = y * ty.stride;
     const first = ty.start[y];
+    acc.fill(0);
+    for (let k = 0; k < ty.count[y]; k++) {
+      const w = ty.weights[base + k];
+      const from = (first + k) * rowLen;
+      for (let i = 0; i < rowLen; i++) acc[i] += mid[from + i] * w;
+    }
+    const o = y * rowLen;
     for (let i = 0; i < rowLen; i++) {
-      let v = 0;
-      for (let k = 0; k < ty.count[y]; k++) v += mid[(first + k) * rowLen + i] * ty.weights[base + k];
-      out[y * rowLen + i] = v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
+      const v = acc[i];
+      out[o + i] = v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
     }
   }
   return { data: out, width: outW, height: outH };

@@ -1,6 +1,5 @@
 // npm run bench: every speed the project reports, measured in one run on this machine, side by side, as
 // ratios to the machine's matmul peak. Prints a table and writes docs/benchmarks.{json,md}.
-/* eslint-disable no-console -- a benchmark prints its table */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -22,7 +21,10 @@ function tfjs(args: Record<string, string | number>): ChildResult | { error: str
   const argv = Object.entries(args).flatMap(([k, v]) => [`--${k}`, String(v)]);
   const result = spawnSync(process.execPath, [child, ...argv], { encoding: 'utf8', timeout: 1_800_000 });
   const line = result.stdout.trim().split('\n').pop() ?? '';
-  if (result.status !== 0 || !line.startsWith('{')) return { error: (result.stderr.trim().split('\n').find((l) => /Error|cannot run/.test(l)) ?? result.stderr.trim()).slice(0, 200) };
+  if (result.status !== 0 || !line.startsWith('{')) {
+    const message = result.stderr.split('\n').find((l) => /^\w*Error: /.test(l.trim())) ?? result.stderr.trim().split('\n')[0];
+    return { error: message.trim().slice(0, 300) };
+  }
   return JSON.parse(line) as ChildResult;
 }
 

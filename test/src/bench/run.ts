@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { inferenceRows, photoPath, type Row } from './inference.js';
 import { matmulPeak } from './matmul-peak.js';
 import { summarize } from './stats.js';
+import { DEFAULT_IMAGE_SIZE as FULL } from '@pets/runtime/contract';
 
 const repo = fileURLToPath(new URL('../../../..', import.meta.url));
 const sample = join(repo, 'data', 'pets-mini');
@@ -38,17 +39,17 @@ progress('machine peak: 1024x1024 float32 MatMul on onnxruntime-node');
 const peak = await matmulPeak(quick ? 512 : 1024);
 
 const trainConfigs: Record<string, string | number>[] = [
-  { backend: 'node-gpu', mode: 'train', size: 224, batch: 16 },
-  { backend: 'node', mode: 'train', size: 224, batch: 16 },
+  { backend: 'node-gpu', mode: 'train', size: FULL, batch: 16 },
+  { backend: 'node', mode: 'train', size: FULL, batch: 16 },
   { backend: 'wasm', mode: 'train', size: 128, batch: 16, runs: quick ? 1 : 3 },
-  { backend: 'wasm', mode: 'train', size: 224, batch: 16, runs: quick ? 1 : 3 },
+  { backend: 'wasm', mode: 'train', size: FULL, batch: 16, runs: quick ? 1 : 3 },
   // The cpu backend's convolution gradients are plain loops: one small step shows the order of magnitude.
   { backend: 'cpu', mode: 'train', size: 32, batch: 4, runs: 1, warmup: 0 },
-  { backend: 'wasm', mode: 'infer', size: 224, batch: 1, runs: 5 },
-  { backend: 'wasm', mode: 'infer', size: 224, batch: 16, runs: 3 },
-  { backend: 'cpu', mode: 'infer', size: 224, batch: 1, runs: 1 },
+  { backend: 'wasm', mode: 'infer', size: FULL, batch: 1, runs: 5 },
+  { backend: 'wasm', mode: 'infer', size: FULL, batch: 16, runs: 3 },
+  { backend: 'cpu', mode: 'infer', size: FULL, batch: 1, runs: 1 },
 ];
-let gflopPerImage224 = 0;
+let gflopPerImageFull = 0;
 for (const config of trainConfigs) {
   progress(`tfjs ${config.backend} ${config.mode} model3 @${config.size} batch ${config.batch}`);
   const r = tfjs(config);
@@ -56,15 +57,15 @@ for (const config of trainConfigs) {
     skipped.push(`tfjs ${config.backend} ${config.mode}: ${r.error}`);
     continue;
   }
-  if (r.size === 224) gflopPerImage224 = r.gflopPerImage / (r.mode === 'train' ? 3 : 1);
+  if (r.size === FULL) gflopPerImageFull = r.gflopPerImage / (r.mode === 'train' ? 3 : 1);
   rows.push({ group: r.mode === 'train' ? 'training' : 'inference', name: `tfjs ${r.backend} (${r.detail}) model3 @${r.size}, batch ${r.batch}`, perImage: r.perImage, rssMb: r.rssMb, gflops: r.gflopPerImage / (r.perImage.median / 1000) });
 }
 
-progress('export: pets-export on a model3 checkpoint at 224 (verification included)');
+progress(`export: pets-export on a model3 checkpoint at ${FULL} (verification included)`);
 const root = await mkdtemp(join(tmpdir(), 'pets-bench-'));
 try {
   const run = join(root, 'run');
-  const trained = spawnSync(bin('pets-train'), ['--data', sample, '--out', run, '--preset', 'model3', '--image-size', '224', '--epochs', '1', '--limit', '16', '--batch-size', '16'], { encoding: 'utf8' });
+  const trained = spawnSync(bin('pets-train'), ['--data', sample, '--out', run, '--preset', 'model3', '--image-size', String(FULL), '--epochs', '1', '--limit', '16', '--batch-size', '16'], { encoding: 'utf8' });
   if (trained.status !== 0) throw new Error(`pets-train failed: ${trained.stderr}`);
   const times: number[] = [];
   for (let i = 0; i < (quick ? 1 : 3); i++) {
@@ -73,12 +74,12 @@ try {
     if (exported.status !== 0) throw new Error(`pets-export failed: ${exported.stderr}`);
     times.push(performance.now() - start);
   }
-  rows.push({ group: 'export', name: 'pets-export model3 @224 (whole CLI: load, convert, write, verify 8 images)', perImage: summarize(times), note: 'ms per export, not per image' });
+  rows.push({ group: 'export', name: `pets-export model3 @${FULL} (whole CLI: load, convert, write, verify 8 images)`, perImage: summarize(times), note: 'ms per export, not per image' });
   progress('inference: onnxruntime-node, onnxruntime-web, classify()');
   const photos = ['Abyssinian_158', 'Birman_144', 'Bombay_10', 'British_Shorthair_176', 'Egyptian_Mau_140', 'Persian_131', 'Persian_134', 'Ragdoll_10', 'Russian_Blue_111', 'Russian_Blue_112', 'Siamese_158', 'Siamese_175', 'american_bulldog_168', 'beagle_121', 'beagle_164', 'beagle_171'].map((n) => photoPath(sample, `${n}.jpg`));
   const modelBytes = new Uint8Array(await readFile(join(root, 'm0.onnx')));
-  for (const row of await inferenceRows(modelBytes, 224, photos, photos[0])) {
-    rows.push({ ...row, gflops: row.group === 'inference' ? gflopPerImage224 / (row.perImage.median / 1000) : undefined });
+  for (const row of await inferenceRows(modelBytes, FULL, photos, photos[0])) {
+    rows.push({ ...row, gflops: row.group === 'inference' ? gflopPerImageFull / (row.perImage.median / 1000) : undefined });
   }
 } finally {
   await rm(root, { recursive: true, force: true });
@@ -108,7 +109,7 @@ if (!quick) {
   const md = [
     '# Benchmarks',
     '',
-    'Measured by `npm run bench` (test/src/bench/run.ts) in one run on one machine; medians after warm-up, spread = min-max over the runs. Training and tfjs inference run each configuration in a fresh process (peak RSS is that process\'s). Model3 costs ' + `${gflopPerImage224.toFixed(2)} GFLOP per image forward at 224 (training counted as 3x forward).`,
+    'Measured by `npm run bench` (test/src/bench/run.ts) in one run on one machine; medians after warm-up, spread = min-max over the runs. Training and tfjs inference run each configuration in a fresh process (peak RSS is that process\'s). Model3 costs ' + `${gflopPerImageFull.toFixed(2)} GFLOP per image forward at ${FULL} (training counted as 3x forward).`,
     '',
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.date}.`,
     '',

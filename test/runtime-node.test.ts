@@ -13,6 +13,7 @@ import { classify, createClassifier, disposeCachedClassifiers, type NodeClassifi
 import { ONNX_METADATA_KEYS, serializeContract } from '@pets/runtime/contract';
 import { decodeImage } from '@pets/runtime/node-decode';
 import * as web from '@pets/runtime/web';
+import { loadDataset, makeBatch, openSplits } from '@pets/train';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const sample = join(repo, 'data', 'pets-mini');
@@ -153,6 +154,28 @@ describe('classify() in Node', () => {
     const fewer = serializeContract({ ...classifier.info.contract, labels: classifier.info.labels.slice(0, 36) });
     const mismatched = withMetadata(modelBytes, { [ONNX_METADATA_KEYS.contract]: fewer });
     await assert.rejects(createClassifier({ model: mismatched }), { name: 'ModelContractError', message: /outputs 37 classes but its contract lists 36 labels/ });
+  });
+});
+
+describe('preprocessing is training\'s', () => {
+  test('for dataset images, the tensor fed to onnxruntime equals, element for element, the one training fed to tfjs', async () => {
+    const dataset = await loadDataset(sample);
+    const contract = classifier.info.contract;
+    const splits = await openSplits(dataset, { valFraction: 0.2, testFraction: 0.2, seed: 42, imageSize: contract.imageSize.height, limit: 37 }, { cacheBytes: 2 ** 28, spillDir: join(root, 'cache'), only: ['test'] });
+    try {
+      const { items, labels, pixels } = splits.test;
+      const indices = items.map((_, i) => i);
+      const batch = await makeBatch({ indices, labels, pixels, contract });
+      const per = batch.x.length / items.length;
+      for (const [i, item] of items.entries()) {
+        const ours = await classifier.preprocess(item.path);
+        const theirs = batch.x.subarray(i * per, (i + 1) * per);
+        assert.equal(ours.length, theirs.length);
+        for (let k = 0; k < ours.length; k++) if (ours[k] !== theirs[k]) assert.fail(`${item.id}: element ${k} differs: ${ours[k]} vs ${theirs[k]}`);
+      }
+    } finally {
+      await splits.close();
+    }
   });
 });
 

@@ -49,8 +49,8 @@ export interface SessionLike {
 export interface Platform<Input> {
   /** Reads model bytes (a path in Node, a URL in browsers), or passes bytes through. */
   loadModel(model: string | Uint8Array | ArrayBuffer): Promise<Uint8Array>;
-  /** Creates a session on the best usable execution provider. */
-  createSession(bytes: Uint8Array): Promise<{ session: SessionLike; executionProvider: string; reason: string | null }>;
+  /** Creates a session on the best usable execution provider whose session passes `probe`. */
+  createSession(bytes: Uint8Array, probe: (session: SessionLike) => Promise<void>): Promise<{ session: SessionLike; executionProvider: string; reason: string | null }>;
   /** Decodes one encoded input; throws ImageDecodeError naming it. */
   decode(input: Input, name: string): Promise<DecodedPixels>;
   /** An onnxruntime float32 tensor. */
@@ -110,11 +110,20 @@ export class Classifier<Input> {
     const bytes = await platform.loadModel(model);
     const metadata = readOnnxMetadata(bytes);
     const contract = contractFromMetadata(metadata);
-    const { session, executionProvider, reason } = await platform.createSession(bytes);
-    if (!session.outputNames.includes(ONNX_NAMES.probabilities)) {
-      await session.release();
-      throw new ModelContractError(`The model has no "${ONNX_NAMES.probabilities}" output (outputs: ${session.outputNames.join(', ')}).`);
-    }
+    const { height, width } = contract.imageSize;
+    // One run on a blank image before any user input: the outputs must exist, match the label count,
+    // and be probabilities (a provider that loads a model but computes garbage is skipped).
+    const probe = async (session: SessionLike) => {
+      if (!session.outputNames.includes(ONNX_NAMES.probabilities)) {
+        throw new ModelContractError(`The model has no "${ONNX_NAMES.probabilities}" output (outputs: ${session.outputNames.join(', ')}).`);
+      }
+      const out = await session.run({ [ONNX_NAMES.input]: platform.tensor(new Float32Array(height * width * 3), [1, height, width, 3]) });
+      const probabilities = out[ONNX_NAMES.probabilities];
+      checkOutputWidth(contract, probabilities.dims.at(-1) ?? 0);
+      const sum = Array.from(probabilities.data as Float32Array).reduce((a, b) => a + b, 0);
+      if (!(Math.abs(sum - 1) <= 1e-3)) throw new Error(`the probabilities of a blank image sum to ${sum}, not 1`);
+    };
+    const { session, executionProvider, reason } = await platform.createSession(bytes, probe);
     const info: ClassifierInfo = {
       executionProvider,
       reason,
@@ -124,14 +133,6 @@ export class Classifier<Input> {
       provenance: provenanceFromMetadata(metadata),
     };
     const classifier = new Classifier(platform, session, info, maxBatch);
-    // One run on a blank image checks the output width against the label count before any user input.
-    const { height, width } = contract.imageSize;
-    try {
-      await classifier.batcher.infer(new Float32Array(height * width * 3));
-    } catch (error) {
-      await session.release();
-      throw error;
-    }
     return classifier;
   }
 

@@ -55,7 +55,10 @@ function fakePlatform(options: { classes?: number } = {}) {
   };
   const platform: Platform<string> = {
     loadModel: async (m) => (typeof m === 'string' ? model : m instanceof Uint8Array ? m : new Uint8Array(m)),
-    createSession: async () => ({ session, executionProvider: 'fake', reason: null }),
+    createSession: async (_bytes, probe) => {
+      await probe(session);
+      return { session, executionProvider: 'fake', reason: null };
+    },
     decode: async (input, name) => {
       const colour = { red: [255, 0, 0], green: [0, 255, 0], blue: [0, 0, 255] }[input];
       if (!colour) throw new ImageDecodeError(name, 'not a colour');

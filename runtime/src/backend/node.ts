@@ -7,7 +7,8 @@ import { arch, platform as osPlatform } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { Platform, SessionLike } from '../classifier.js';
-import { ExecutionProviderError, ImageDecodeError } from '../errors.js';
+import { ImageDecodeError } from '../errors.js';
+import { checkProviders, openFirstUsable } from '../providers.js';
 import { decodeImage, DEFAULT_MAX_PIXELS } from './node-decode.js';
 
 export const NODE_PROVIDERS = ['cuda', 'cpu'] as const;
@@ -41,35 +42,19 @@ export function cudaUnavailableReason(): string | undefined {
   return undefined;
 }
 
-function checkProviders(value: NodePlatformOptions['executionProviders']): NodeProvider[] | 'auto' {
-  if (value === undefined || value === 'auto') return 'auto';
-  if (!Array.isArray(value) || value.length === 0 || !value.every((p) => (NODE_PROVIDERS as readonly string[]).includes(p))) {
-    throw new RangeError(`Unsupported "executionProviders" ${JSON.stringify(value)}. Expected 'auto' or a list of: ${NODE_PROVIDERS.join(', ')}.`);
-  }
-  return value;
-}
-
-async function createSession(bytes: Uint8Array, options: NodePlatformOptions) {
-  const requested = checkProviders(options.executionProviders);
-  const order: NodeProvider[] = requested === 'auto' ? ['cuda', 'cpu'] : requested;
-  const reasons: string[] = [];
-  for (const provider of order) {
-    let reason = provider === 'cuda' ? cudaUnavailableReason() : undefined;
-    if (reason === undefined) {
-      try {
-        const session = await ort.InferenceSession.create(bytes, {
-          executionProviders: [provider],
-          ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
-        });
-        return { session: session as unknown as SessionLike, executionProvider: provider, reason: reasons.length ? reasons.join('; ') : null };
-      } catch (error) {
-        reason = `${provider} EP failed to load the model: ${(error as Error).message.split('\n')[0]}${provider === 'cuda' ? ` (${CUDA_HINT})` : ''}`;
-      }
-    }
-    if (requested !== 'auto') throw new ExecutionProviderError(`Execution provider "${provider}" cannot run: ${reason}.`);
-    reasons.push(reason);
-  }
-  throw new ExecutionProviderError(`No execution provider could run the model: ${reasons.join('; ')}.`);
+function createSession(bytes: Uint8Array, options: NodePlatformOptions, probe: (session: SessionLike) => Promise<void>) {
+  return openFirstUsable<NodeProvider>({
+    requested: checkProviders(options.executionProviders, NODE_PROVIDERS),
+    autoOrder: ['cuda', 'cpu'],
+    unavailable: (provider) => (provider === 'cuda' ? cudaUnavailableReason() : undefined),
+    open: async (provider) =>
+      (await ort.InferenceSession.create(bytes, {
+        executionProviders: [provider],
+        ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
+      })) as unknown as SessionLike,
+    probe,
+    hint: (provider) => (provider === 'cuda' ? ` (${CUDA_HINT})` : ''),
+  });
 }
 
 /** Input accepted in Node: a file path, or the bytes of an encoded image. */
@@ -81,7 +66,7 @@ export function nodePlatform(options: NodePlatformOptions = {}): Platform<NodeIm
   if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) {
     throw new RangeError(`"threads" must be a positive integer; got ${String(options.threads)}.`);
   }
-  checkProviders(options.executionProviders);
+  checkProviders(options.executionProviders, NODE_PROVIDERS);
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   return {
     async loadModel(model) {
@@ -90,7 +75,7 @@ export function nodePlatform(options: NodePlatformOptions = {}): Platform<NodeIm
       if (model instanceof ArrayBuffer) return new Uint8Array(model);
       throw new TypeError('"model" must be a path, a Uint8Array or an ArrayBuffer.');
     },
-    createSession: (bytes) => createSession(bytes, options),
+    createSession: (bytes, probe) => createSession(bytes, options, probe),
     async decode(input, name) {
       if (typeof input === 'string') {
         const size = await stat(input).then((s) => s.size, () => -1);

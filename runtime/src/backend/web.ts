@@ -3,7 +3,8 @@
 import * as ort from 'onnxruntime-web';
 import protobuf from 'protobufjs/minimal.js';
 import type { Platform, SessionLike } from '../classifier.js';
-import { ExecutionProviderError, ImageDecodeError } from '../errors.js';
+import { ImageDecodeError } from '../errors.js';
+import { checkProviders, openFirstUsable } from '../providers.js';
 import type { DecodedPixels } from '../preprocess.js';
 
 export const WEB_PROVIDERS = ['webgpu', 'wasm'] as const;
@@ -72,32 +73,14 @@ async function webgpuUnavailableReason(bytes: Uint8Array): Promise<string | unde
   }
 }
 
-function checkProviders(value: WebPlatformOptions['executionProviders']): WebProvider[] | 'auto' {
-  if (value === undefined || value === 'auto') return 'auto';
-  if (!Array.isArray(value) || value.length === 0 || !value.every((p) => (WEB_PROVIDERS as readonly string[]).includes(p))) {
-    throw new RangeError(`Unsupported "executionProviders" ${JSON.stringify(value)}. Expected 'auto' or a list of: ${WEB_PROVIDERS.join(', ')}.`);
-  }
-  return value;
-}
-
-async function createSession(bytes: Uint8Array, options: WebPlatformOptions) {
-  const requested = checkProviders(options.executionProviders);
-  const order: WebProvider[] = requested === 'auto' ? ['webgpu', 'wasm'] : requested;
-  const reasons: string[] = [];
-  for (const provider of order) {
-    let reason = provider === 'webgpu' ? await webgpuUnavailableReason(bytes) : undefined;
-    if (reason === undefined) {
-      try {
-        const session = await ort.InferenceSession.create(bytes, { executionProviders: [provider] });
-        return { session: session as unknown as SessionLike, executionProvider: provider, reason: reasons.length ? reasons.join('; ') : null };
-      } catch (error) {
-        reason = `${provider} failed to load the model: ${(error as Error).message.split('\n')[0]}`;
-      }
-    }
-    if (requested !== 'auto') throw new ExecutionProviderError(`Execution provider "${provider}" cannot run: ${reason}.`);
-    reasons.push(reason);
-  }
-  throw new ExecutionProviderError(`No execution provider could run the model: ${reasons.join('; ')}.`);
+function createSession(bytes: Uint8Array, options: WebPlatformOptions, probe: (session: SessionLike) => Promise<void>) {
+  return openFirstUsable<WebProvider>({
+    requested: checkProviders(options.executionProviders, WEB_PROVIDERS),
+    autoOrder: ['webgpu', 'wasm'],
+    unavailable: (provider) => (provider === 'webgpu' ? webgpuUnavailableReason(bytes) : undefined),
+    open: async (provider) => (await ort.InferenceSession.create(bytes, { executionProviders: [provider] })) as unknown as SessionLike,
+    probe,
+  });
 }
 
 async function toBlob(input: string | Uint8Array | ArrayBuffer | Blob, name: string): Promise<Blob> {
@@ -144,7 +127,7 @@ async function decodeInBrowser(input: WebImageInput, name: string, maxBytes: num
 }
 
 export function webPlatform(options: WebPlatformOptions = {}): Platform<WebImageInput> {
-  checkProviders(options.executionProviders);
+  checkProviders(options.executionProviders, WEB_PROVIDERS);
   const maxBytes = options.maxBytes ?? 64 * 2 ** 20;
   const maxPixels = options.maxPixels ?? 100_000_000;
   for (const [key, value] of Object.entries({ maxBytes, maxPixels, threads: options.threads ?? 1 })) {
@@ -161,7 +144,7 @@ export function webPlatform(options: WebPlatformOptions = {}): Platform<WebImage
       if (!response.ok) throw new TypeError(`Cannot fetch the model ${model}: HTTP ${response.status}.`);
       return new Uint8Array(await response.arrayBuffer());
     },
-    createSession: (bytes) => createSession(bytes, options),
+    createSession: (bytes, probe) => createSession(bytes, options, probe),
     decode: (input, name) => decodeInBrowser(input, name, maxBytes, maxPixels),
     tensor: (data, dims) => new ort.Tensor('float32', data, dims),
   };

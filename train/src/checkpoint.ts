@@ -26,6 +26,8 @@ export interface CheckpointInfo {
   weightsSha256: string;
   backend: string;
   createdAt: string;
+  /** The run's resolved configuration (as in the run's config.json), so a checkpoint stands alone. */
+  config?: Record<string, unknown>;
 }
 
 /** checkpoints/index.json: which directories are `best` and `last`. */
@@ -70,6 +72,7 @@ export interface SaveCheckpointArgs {
   epoch: number;
   metrics: EpochMetrics;
   backend: string;
+  config?: Record<string, unknown>;
 }
 
 /** Writes checkpoints/epoch-NNNN atomically and returns its directory name. */
@@ -86,6 +89,7 @@ export async function saveCheckpoint(args: SaveCheckpointArgs): Promise<string> 
     weightsSha256: createHash('sha256').update(weights).digest('hex'),
     backend: args.backend,
     createdAt: new Date().toISOString(),
+    ...(args.config ? { config: args.config } : {}),
   };
   const modelJson = {
     format: 'layers-model',

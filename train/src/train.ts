@@ -10,6 +10,7 @@ import { loadDataset } from './data/dataset.js';
 import { openSplits, type LoadedSplits } from './data/splits-loader.js';
 import { evaluateModel, type EvaluationResult } from './evaluate.js';
 import { trainEpoch } from './fit.js';
+import { planMicroBatch, WASM_PASS_BUDGET_BYTES, type MicroBatchPlan } from './micro-batch.js';
 import { readHistory, writeHistory, type EpochRecord } from './history.js';
 import { buildModel, checkImageSize, logitsModel, presetConfig, type PresetConfig, type PresetName } from './presets.js';
 import { writeCurves } from './report/plots.js';
@@ -27,11 +28,19 @@ export interface TrainOptions {
   preset?: PresetName;
   /** tfjs backend. Default auto. */
   backend?: BackendRequest;
+  /** Threads of the wasm backend's XNNPACK kernels; results do not depend on it. Default: the cores, at most 8. */
+  threads?: number;
   /** Overrides of the preset's defaults. */
   epochs?: number;
   batchSize?: number;
   learningRate?: number;
   imageSize?: number;
+  /**
+   * Images per forward and backward pass; larger batches are split and their gradients accumulated into
+   * one step (with BatchNormalization, statistics are then per pass). May change on --resume. Default:
+   * the whole batch, unless the backend is wasm and one pass would not fit its heap (see micro-batch.ts).
+   */
+  microBatch?: number;
   dropout?: number;
   /** false turns the preset's augmentation off; true turns the reference augmentation on. */
   augment?: boolean;
@@ -58,6 +67,7 @@ export interface TrainOptions {
 export type TrainEvent =
   | { type: 'backend'; report: BackendReport }
   | { type: 'dataset'; splits: LoadedSplits }
+  | { type: 'micro-batch'; plan: MicroBatchPlan }
   | { type: 'warning'; message: string }
   | { type: 'cache'; done: number; total: number }
   | { type: 'resume'; epoch: number }
@@ -76,6 +86,8 @@ export interface RunConfig extends PresetConfig {
   seed: number;
   earlyStopping: number;
   limit: number | null;
+  /** Images per pass as requested; null: decided per run from the backend (micro-batch.ts). */
+  microBatch: number | null;
 }
 
 export interface TrainResult {
@@ -101,7 +113,7 @@ function positive(name: string, value: number | undefined, integer: boolean): vo
 export function resolveConfig(options: TrainOptions): RunConfig {
   const preset = options.preset ?? 'model5';
   const base = presetConfig(preset);
-  for (const key of ['epochs', 'batchSize', 'imageSize', 'limit', 'cacheMb'] as const) positive(key, options[key], true);
+  for (const key of ['epochs', 'batchSize', 'imageSize', 'limit', 'cacheMb', 'microBatch', 'threads'] as const) positive(key, options[key], true);
   positive('learningRate', options.learningRate, false);
   for (const key of ['valFraction', 'testFraction'] as const) {
     const v = options[key];
@@ -125,6 +137,7 @@ export function resolveConfig(options: TrainOptions): RunConfig {
     seed: options.seed ?? 42,
     earlyStopping: options.earlyStopping ?? 0,
     limit: options.limit ?? null,
+    microBatch: options.microBatch ?? null,
   };
   if (config.augment) checkAugmentConfig(config.augment);
   checkImageSize(config);
@@ -140,8 +153,15 @@ async function prepareRunDir(runDir: string, options: TrainOptions): Promise<Run
       throw new TrainOptionsError(`Cannot resume: ${configPath} does not exist. Start the run without --resume.`);
     }
     const saved = JSON.parse(await readFile(configPath, 'utf8')) as RunConfig;
-    // A resumed run keeps its configuration; only how long it runs may change.
-    return { ...saved, epochs: options.epochs ?? saved.epochs, earlyStopping: options.earlyStopping ?? saved.earlyStopping };
+    positive('microBatch', options.microBatch, true);
+    // A resumed run keeps its configuration; only how long it runs, and how a batch is split to fit in
+    // memory (which may differ between machines), may change.
+    return {
+      ...saved,
+      epochs: options.epochs ?? saved.epochs,
+      earlyStopping: options.earlyStopping ?? saved.earlyStopping,
+      microBatch: options.microBatch ?? saved.microBatch ?? null,
+    };
   }
   if (await exists(configPath)) {
     throw new TrainOptionsError(`${runDir} already holds a run. Use --resume to continue it, or choose another --out.`);
@@ -196,7 +216,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const config = await prepareRunDir(runDir, options);
   const createdRunDir = !(await exists(runDir));
   const dataset = await loadDataset(config.data);
-  const backend = await chooseBackend(options.backend ?? 'auto');
+  const backend = await chooseBackend(options.backend ?? 'auto', { threads: options.threads });
   emit({ type: 'backend', report: backend });
   const splits = await openSplits(dataset, config, {
     cacheBytes: (options.cacheMb ?? 2048) * 2 ** 20,
@@ -215,6 +235,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const history = (await readHistory(historyPath)).filter((r) => r.epoch < state.startEpoch);
     let index = state.index;
     const logits = logitsModel(state.model);
+    // Only wasm has a hard memory ceiling; other backends run the whole batch unless asked otherwise.
+    const microBatch = planMicroBatch(state.model, config.batchSize, config.microBatch, backend.name === 'wasm' ? WASM_PASS_BUDGET_BYTES : Infinity);
+    emit({ type: 'micro-batch', plan: microBatch });
     for (let epoch = state.startEpoch; epoch <= config.epochs; epoch++) {
       if (config.earlyStopping > 0 && index && epoch - 1 - index.best.epoch >= config.earlyStopping) {
         emit({ type: 'early-stop', epoch: epoch - 1, patience: config.earlyStopping });
@@ -233,6 +256,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         labels: splits.train.labels,
         contract,
         batchSize: config.batchSize,
+        microBatch: microBatch.size,
         augment: config.augment,
         onStep: (step, total, running) => emit({ type: 'step', epoch, step, steps: total, ...running }),
       });
@@ -258,6 +282,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         epoch,
         metrics: record,
         backend: backend.name,
+        config: { ...config },
       });
       const best = isBetter(record, index?.best);
       index = {

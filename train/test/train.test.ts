@@ -49,6 +49,9 @@ describe('train() on the bundled sample', () => {
     assert.equal(history.length, 3);
     assert.ok(history[2].loss < history[0].loss, `loss ${history[0].loss} -> ${history[2].loss} should fall`);
     const index = await readIndex(join(runA(), 'checkpoints'));
+    const info = await readJson<{ config: { preset: string; seed: number }; weightsSha256: string }>(join(runA(), 'checkpoints', index.last.dir, 'checkpoint.json'));
+    assert.equal(info.config.preset, 'model2', 'each checkpoint carries the run config');
+    assert.equal(info.config.seed, 7);
     assert.equal(index.last.epoch, 3);
     assert.ok(index.best.epoch >= 1 && index.best.epoch <= 3);
     const saved = await readJson<EpochRecord[]>(join(runA(), 'history.json'));
@@ -92,6 +95,21 @@ describe('train() on the bundled sample', () => {
       'history continues the same file with the same values',
     );
     assert.ok((await weightsOf(run, 'epoch-0003')).equals(await weightsOf(runA(), 'epoch-0003')), 'same final weights');
+  });
+
+  test('with micro-batches (and dropout), a resumed run still ends where an uninterrupted one ends', async () => {
+    const options = { preset: 'model3' as const, epochs: 2, microBatch: 6 };
+    const plans: unknown[] = [];
+    const whole = await train(tiny(join(root, 'micro'), { ...options, onEvent: (e) => e.type === 'micro-batch' && plans.push(e.plan) }));
+    assert.deepEqual(plans.map((p) => ({ ...(p as object), wholeBatchBytes: 0 })), [{ size: 6, passes: 3, wholeBatchBytes: 0, reason: 'requested' }]);
+    const run = join(root, 'micro-resumed');
+    await train(tiny(run, { ...options, epochs: 1 }));
+    const resumed = await train({ data: sample, out: run, backend: 'wasm', resume: true, epochs: 2 });
+    assert.deepEqual(
+      resumed.history.map(({ seconds: _s, ...r }) => r),
+      whole.history.map(({ seconds: _s, ...r }) => r),
+    );
+    assert.ok((await weightsOf(run, 'epoch-0002')).equals(await weightsOf(join(root, 'micro'), 'epoch-0002')), 'same final weights');
   });
 
   test('BAD CALL - training into a directory that already holds a run', async () => {

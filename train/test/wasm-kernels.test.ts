@@ -165,7 +165,7 @@ describe('wasm training kernels', () => {
   });
 
   it('registers idempotently', () => {
-    const names = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Tile', 'Sum', 'Mean'];
+    const names = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Tile', 'Sum', 'Mean', 'MaxPoolGrad', 'Identity', 'Cast'];
     const configs = names.map((k) => tf.getKernel(k, 'wasm'));
     registerWasmTrainingKernels();
     const again = names.map((k) => tf.getKernel(k, 'wasm'));

@@ -3,8 +3,10 @@
 // libtensorflow, which fails offline), so each is probed and every skip is explained.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { tf } from './tf.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
+import { createThreadedWasmBackend, MAX_WASM_THREADS } from './wasm-threads.js';
 
 export const BACKEND_NAMES = ['auto', 'node-gpu', 'node', 'wasm', 'cpu'] as const;
 export type BackendRequest = (typeof BACKEND_NAMES)[number];
@@ -18,6 +20,24 @@ export interface BackendReport {
   tfjsName: string;
   /** Backends tried first and skipped, each with a reason a user can act on. */
   skipped: { name: BackendName; reason: string }[];
+  /** wasm only: threads its XNNPACK kernels run on. */
+  threads?: number;
+  /** wasm only: why it runs on fewer threads than requested. */
+  threadsNote?: string;
+}
+
+export interface BackendOptions {
+  /**
+   * Threads for the wasm backend's XNNPACK kernels (the first wasm start in a process decides). 1 runs
+   * tfjs' single-threaded SIMD build; more run its multithreaded build. Results do not depend on it.
+   * Default: the machine's cores, at most 8.
+   */
+  threads?: number;
+}
+
+/** The default of BackendOptions.threads. */
+export function defaultWasmThreads(): number {
+  return Math.min(availableParallelism(), MAX_WASM_THREADS);
 }
 
 /** Raised when an explicitly requested backend cannot run. */
@@ -76,19 +96,47 @@ async function tryNative(name: 'node-gpu' | 'node'): Promise<string | undefined>
   return (await tf.setBackend('tensorflow')) ? undefined : `${pkg} loaded but the "tensorflow" backend did not initialize`;
 }
 
-async function tryWasm(): Promise<string | undefined> {
+/** The wasm build is chosen once per process: replacing an initialized backend would drop its tensors. */
+let wasmConfigured = false;
+let wasmThreads = 1;
+let wasmThreadsNote: string | undefined;
+
+/** Registers tfjs' multithreaded wasm build in place of its single-threaded one, falling back on failure. */
+function useThreadedWasm(threads: number): void {
+  const stock = tf.findBackendFactory('wasm');
+  const priority = 2; // tfjs-backend-wasm's own
+  tf.removeBackend('wasm');
+  tf.registerBackend('wasm', async () => {
+    try {
+      return await createThreadedWasmBackend(threads);
+    } catch (error) {
+      wasmThreadsNote = `1 thread instead of ${threads}: ${(error as Error).message}`;
+      return stock();
+    }
+  }, priority);
+}
+
+async function tryWasm(threads: number): Promise<string | undefined> {
+  let wasm: typeof import('@tensorflow/tfjs-backend-wasm');
   try {
-    await import('@tensorflow/tfjs-backend-wasm');
+    wasm = await import('@tensorflow/tfjs-backend-wasm');
   } catch (error) {
     return `@tensorflow/tfjs-backend-wasm failed to load: ${(error as Error).message}`;
   }
   registerWasmTrainingKernels();
-  return (await tf.setBackend('wasm')) ? undefined : 'the wasm backend did not initialize (see the warning above)';
+  if (!wasmConfigured) {
+    // A wasm backend someone already started (tf.setBackend('wasm')) keeps running, with its tensors.
+    if (threads > 1 && tf.engine().registry.wasm === undefined) useThreadedWasm(threads);
+    wasmConfigured = true;
+  }
+  if (!(await tf.setBackend('wasm'))) return 'the wasm backend did not initialize (see the warning above)';
+  wasmThreads = wasm.getThreadsCount();
+  return undefined;
 }
 
-async function tryBackend(name: BackendName): Promise<string | undefined> {
+async function tryBackend(name: BackendName, options: BackendOptions): Promise<string | undefined> {
   if (name === 'node-gpu' || name === 'node') return tryNative(name);
-  if (name === 'wasm') return tryWasm();
+  if (name === 'wasm') return tryWasm(options.threads ?? defaultWasmThreads());
   return (await tf.setBackend('cpu')) ? undefined : 'the cpu backend did not initialize';
 }
 
@@ -96,17 +144,23 @@ async function tryBackend(name: BackendName): Promise<string | undefined> {
  * Selects and initializes a backend. 'auto' tries node-gpu, node, wasm, cpu in that order; an explicit
  * name throws BackendUnavailableError with the reason when it cannot run.
  */
-export async function chooseBackend(request: BackendRequest = 'auto'): Promise<BackendReport> {
+export async function chooseBackend(request: BackendRequest = 'auto', options: BackendOptions = {}): Promise<BackendReport> {
   if (!BACKEND_NAMES.includes(request)) {
     throw new RangeError(`Unsupported backend "${String(request)}". Expected one of: ${BACKEND_NAMES.join(', ')}.`);
+  }
+  const { threads } = options;
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= MAX_WASM_THREADS)) {
+    throw new RangeError(`"threads" must be an integer from 1 to ${MAX_WASM_THREADS}; got ${threads}.`);
   }
   const order: BackendName[] = request === 'auto' ? ['node-gpu', 'node', 'wasm', 'cpu'] : [request];
   const skipped: BackendReport['skipped'] = [];
   for (const name of order) {
-    const reason = await tryBackend(name);
+    const reason = await tryBackend(name, options);
     if (reason === undefined) {
       await tf.ready();
-      return { name, tfjsName: tf.getBackend(), skipped };
+      const report: BackendReport = { name, tfjsName: tf.getBackend(), skipped };
+      if (name === 'wasm') Object.assign(report, { threads: wasmThreads }, wasmThreadsNote ? { threadsNote: wasmThreadsNote } : {});
+      return report;
     }
     if (request !== 'auto') throw new BackendUnavailableError(`Backend "${name}" cannot run: ${reason}.`);
     skipped.push({ name, reason });
@@ -116,8 +170,17 @@ export async function chooseBackend(request: BackendRequest = 'auto'): Promise<B
 
 /** One line per backend for the console: which runs and why the others were skipped. */
 export function describeBackend(report: BackendReport): string[] {
+  const threads = report.threads === undefined ? '' : `, ${report.threads} thread${report.threads === 1 ? '' : 's'}`;
   return [
-    `backend: ${report.name} (tfjs "${report.tfjsName}")`,
+    `backend: ${report.name} (tfjs "${report.tfjsName}"${threads})`,
+    ...(report.threadsNote ? [`  wasm threads: ${report.threadsNote}`] : []),
     ...report.skipped.map((s) => `  skipped ${s.name}: ${s.reason}`),
   ];
+}
+
+/** Size of the wasm backend's heap in bytes (it only grows: its peak), or undefined on another backend. */
+export function wasmHeapBytes(): number | undefined {
+  if (tf.getBackend() !== 'wasm') return undefined;
+  const backend = tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } };
+  return backend.wasm.HEAPU8.buffer.byteLength;
 }

@@ -1,12 +1,14 @@
 // Training kernels the tfjs 4.22 wasm backend lacks (Conv2DBackpropFilter) or runs slowly
-// (Conv2DBackpropInput, Tile, Sum and Mean over leading axes), built on its own XNNPACK kernels and on
-// passes over the wasm heap. Checked against the cpu backend in train/test/wasm-kernels.test.ts; timed
+// (Conv2DBackpropInput, MaxPoolGrad, Tile, Sum and Mean over leading axes, copying Identity and Cast),
+// built on its own XNNPACK kernels and on passes over the wasm heap. Checked against the cpu backend in train/test/wasm-kernels.test.ts; timed
 // by train/scripts/bench-wasm-kernels.ts.
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { tf } from './tf.js';
 import { conv2DBackpropFilterConfig } from './wasm-conv-backprop-filter.js';
 import { makeConv2DBackpropInputConfig } from './wasm-conv-backprop-input.js';
+import { makeMaxPoolGradConfig } from './wasm-max-pool-grad.js';
 import { makeMeanConfig, makeSumConfig } from './wasm-reduce.js';
+import { makeCastConfig, makeIdentityConfig } from './wasm-share.js';
 import { makeTileConfig } from './wasm-tile.js';
 
 let registered: KernelConfig[] | undefined;
@@ -23,6 +25,9 @@ export function registerWasmTrainingKernels(): void {
     makeTileConfig(tf.getKernel('Tile', 'wasm')),
     makeSumConfig(tf.getKernel('Sum', 'wasm')),
     makeMeanConfig(tf.getKernel('Mean', 'wasm')),
+    makeMaxPoolGradConfig(tf.getKernel('MaxPoolGrad', 'wasm')),
+    makeIdentityConfig(tf.getKernel('Identity', 'wasm')),
+    makeCastConfig(tf.getKernel('Cast', 'wasm')),
   ];
   for (const config of registered) {
     const current = tf.getKernel(config.kernelName, 'wasm');

@@ -2,7 +2,7 @@
 /* eslint-disable no-console -- a CLI command prints its results */
 import cliProgress from 'cli-progress';
 import type { Argv, ArgumentsCamelCase } from 'yargs';
-import { BACKEND_NAMES, describeBackend, type BackendRequest } from '../backend/index.js';
+import { BACKEND_NAMES, defaultWasmThreads, describeBackend, type BackendRequest } from '../backend/index.js';
 import { PRESET_NAMES, PRESETS, type PresetName } from '../presets.js';
 import { train, type TrainEvent } from '../train.js';
 
@@ -17,10 +17,15 @@ export function builder(yargs: Argv) {
     .option('out', { type: 'string', demandOption: true, describe: 'Run directory (checkpoints, history, curves, evaluation)' })
     .option('preset', { choices: PRESET_NAMES, default: 'model5' as PresetName, describe: 'Reference study model' })
     .option('backend', { choices: BACKEND_NAMES, default: 'auto' as BackendRequest, describe: 'TensorFlow.js backend; auto tries node-gpu, node, wasm, cpu' })
+    .option('threads', { type: 'number', default: defaultWasmThreads(), describe: 'Threads of the wasm backend (1: its single-threaded build); results do not depend on it' })
     .option('epochs', { type: 'number', describe: `Maximum epochs [preset: ${defaults.epochs}]` })
     .option('batch-size', { type: 'number', describe: `Images per step [preset: ${defaults.batchSize}]` })
     .option('learning-rate', { type: 'number', describe: 'Adam learning rate [preset: 1e-3; model5 3e-4]' })
     .option('image-size', { type: 'number', describe: `Input side in pixels [preset: ${defaults.imageSize}]` })
+    .option('micro-batch', {
+      type: 'number',
+      describe: 'Images per forward/backward pass: batches are split and gradients accumulated (BatchNorm statistics then per pass) [default: the whole batch, split on wasm when it would not fit its 4 GiB heap]',
+    })
     .option('dropout', { type: 'number', describe: 'Dropout before the classifier [preset: 0; model3-5 0.5]' })
     .option('augment', { type: 'boolean', describe: 'Augmentation: rotation ±10°, zoom ±10%, brightness ×0.7–1.3, flip [preset: model4-5 on]' })
     .option('val-fraction', { type: 'number', default: 0.2, describe: 'Fraction of trainval per class held out for validation' })
@@ -66,6 +71,15 @@ export function progressPrinter(): (event: TrainEvent) => void {
       case 'dataset':
         console.error(event.splits.summary);
         break;
+      case 'micro-batch': {
+        const { plan } = event;
+        const gib = (plan.wholeBatchBytes / 2 ** 30).toFixed(1);
+        if (plan.passes > 1) {
+          const why = plan.reason === 'requested' ? 'as requested' : `one pass of the whole batch would need about ${gib} GiB`;
+          console.error(`micro-batches: ${plan.passes} passes of up to ${plan.size} images per step, gradients accumulated (${why})`);
+        }
+        break;
+      }
       case 'resume':
         console.error(`resuming after epoch ${event.epoch}`);
         break;
@@ -101,10 +115,12 @@ export async function handler(argv: Args): Promise<void> {
     out: argv.out,
     preset: argv.preset,
     backend: argv.backend,
+    threads: argv.threads,
     epochs: argv.epochs,
     batchSize: argv.batchSize,
     learningRate: argv.learningRate,
     imageSize: argv.imageSize,
+    microBatch: argv.microBatch,
     dropout: argv.dropout,
     augment: argv.augment,
     valFraction: argv.valFraction,

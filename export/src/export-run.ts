@@ -4,11 +4,10 @@
 import { constants } from 'node:fs';
 import { access, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { chooseBackend, loadCheckpoint, resolveCheckpoint, type BackendReport, type BackendRequest, type EpochMetrics, type RunConfig } from '@pets/train';
+import { chooseBackend, commitTemporary, loadCheckpoint, resolveCheckpoint, writeTemporary, type BackendReport, type BackendRequest, type EpochMetrics, type RunConfig } from '@pets/train';
 import { ExportError, VerificationError } from './errors.js';
 import { exportModel } from './export-model.js';
 import { checkOpset, DEFAULT_OPSET } from './onnx/opset.js';
-import { commitTemporary, writeTemporary } from './util/atomic.js';
 import { verificationInputs } from './verify/inputs.js';
 import { describeVerification, verifyExport, type VerificationReport } from './verify/verify.js';
 import { EXPORTER } from './version.js';

@@ -26,3 +26,4 @@ export { openSplits, SPLIT_NAMES } from './data/splits-loader.js';
 export type { LoadedSplits, SplitData, SplitName, SplitSettings } from './data/splits-loader.js';
 export { makeBatch, batchIndices } from './batches.js';
 export type { Batch, PixelSource } from './batches.js';
+export { writeFileAtomic, writeTemporary, commitTemporary } from './util/atomic.js';

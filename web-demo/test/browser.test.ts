@@ -217,11 +217,13 @@ describe('web demo in Chromium', { skip: noChromium }, () => {
     await page.close();
   });
 
-  test('keyboard: Tab reaches the file input (Enter opens the chooser) and the samples (Space, Enter)', async () => {
+  test('keyboard: Tab reaches the file input (Space opens the chooser) and the samples (Space, Enter)', async () => {
     const { page } = await openPage(fp32, '?ep=wasm');
     await page.keyboard.press('Tab');
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'file-input');
-    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
+    // Space is a file input's standard activation key. (Enter is handled by the page too, but headless
+    // Chromium does not reliably report the chooser it opens, so the test does not depend on it.)
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Space')]);
     await chooser.setFiles(join(sampleImages, 'beagle_117.jpg'));
     assertMatchesNode((await shownResult(page, 'beagle_117.jpg')).rows, models.fp32, 'beagle_117.jpg', 'wasm (keyboard)');
     await page.keyboard.press('Tab');

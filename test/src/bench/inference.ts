@@ -59,6 +59,7 @@ export async function inferenceRows(modelBytes: Uint8Array, size: number, photos
   const x16 = input(16, size);
   const bare = perUnit(await measure(() => ours.run({ [ONNX_NAMES.input]: new ort.Tensor('float32', x16, [16, size, size, 3]) }), runs), 16);
   const batched = perUnit(await measure(() => classifier.infer(x16), runs), 16);
+  rows.push({ group: 'classify', name: 'bare session.run: the same 16 preprocessed images, no runtime around it', perImage: bare });
   rows.push({ group: 'classify', name: 'classifier.infer(): 16 preprocessed images through the batcher', perImage: batched, note: `throughput vs bare session.run: ${(bare.median / batched.median).toFixed(3)}x` });
   const e2e = perUnit(await measure(() => classifier.classify(photos.slice(0, 16)), runs), 16);
   rows.push({ group: 'classify', name: 'classify(): 16 real JPEGs end to end (decode, resize, normalize, run)', perImage: e2e, note: `vs bare session.run: ${(e2e.median / bare.median).toFixed(2)}x` });

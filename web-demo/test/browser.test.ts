@@ -219,6 +219,8 @@ describe('web demo in Chromium', { skip: noChromium }, () => {
 
   test('keyboard: Tab reaches the file input (Space opens the chooser) and the samples (Space, Enter)', async () => {
     const { page } = await openPage(fp32, '?ep=wasm');
+    // Earlier tests leave their pages open; Chromium opens a file chooser only for the page in front.
+    await page.bringToFront();
     await page.keyboard.press('Tab');
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'file-input');
     // Space is a file input's standard activation key. (Enter is handled by the page too, but headless

@@ -27,7 +27,9 @@ let model: string;
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'pets-parity-'));
   runDir = join(root, 'run');
-  const trained = run('pets-train', '--data', sample, '--out', runDir, '--preset', 'model3', '--image-size', '32', '--epochs', '3', '--batch-size', '16', '--learning-rate', '0.003');
+  // The default learning rate: a trained but not over-confident model, whose export verification sits
+  // far inside the 1e-5 limit (at 3e-3 the same run's most confident image reaches 8.9e-6).
+  const trained = run('pets-train', '--data', sample, '--out', runDir, '--preset', 'model3', '--image-size', '32', '--epochs', '3', '--batch-size', '16');
   assert.equal(trained.code, 0, trained.stderr);
   model = join(root, 'model.onnx');
   const exported = run('pets-export', '--run', runDir, '--out', model);

@@ -3,11 +3,8 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import * as exportCommand from './commands/export.js';
-import { reportError } from './commands/errors.js';
-
-class UsageError extends Error {
-  override name = 'UsageError';
-}
+import { failUsage, reportError } from '@pets/runtime/cli-errors';
+import { EXPORT_USER_ERRORS } from './commands/errors.js';
 
 try {
   await yargs(hideBin(process.argv))
@@ -18,10 +15,8 @@ try {
     .alias('h', 'help')
     .version(false)
     .wrap(Math.min(110, process.stdout.columns || 110))
-    .fail((message, error) => {
-      throw error ?? new UsageError(message);
-    })
+    .fail(failUsage)
     .parseAsync();
 } catch (error) {
-  process.exitCode = reportError('pets-export', error);
+  process.exitCode = reportError('pets-export', error, EXPORT_USER_ERRORS);
 }

@@ -4,13 +4,9 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { NODE_PROVIDERS, type NodeProvider } from './backend/node.js';
+import { failUsage, reportError } from './cli-errors.js';
 import { createClassifier } from './index.node.js';
 
-class UsageError extends Error {
-  override name = 'UsageError';
-}
-
-const USER_ERRORS = new Set(['UsageError', 'ModelContractError', 'ExecutionProviderError', 'ImageDecodeError']);
 
 try {
   const argv = await yargs(hideBin(process.argv))
@@ -25,9 +21,7 @@ try {
     .strict()
     .help()
     .version(false)
-    .fail((message, error) => {
-      throw error ?? new UsageError(message);
-    })
+    .fail(failUsage)
     .parseAsync();
   const images = argv._.map(String);
   const classifier = await createClassifier({
@@ -51,8 +45,5 @@ try {
   }
   if (outcomes.some((o) => !o.ok)) process.exitCode = 1;
 } catch (error) {
-  const err = error instanceof Error ? error : new Error(String(error));
-  const user = USER_ERRORS.has(err.name) || /must be|Expected|ENOENT/.test(err.message);
-  console.error(user ? `pets-classify: ${err.message}` : `pets-classify: unexpected error (please report it):\n${err.stack ?? err.message}`);
-  process.exitCode = err.name === 'UsageError' ? 2 : 1;
+  process.exitCode = reportError('pets-classify', error);
 }

@@ -4,15 +4,13 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { failUsage, reportError, UsageError } from '@pets/runtime/cli-errors';
 import { SPLIT_NAMES, type SplitName } from '@pets/train';
 import { formatReports } from './parity/format.js';
 import { PARITY_PROVIDERS, runParity, type ParityProvider } from './parity/run-parity.js';
 import { runEndToEnd } from './parity/run-e2e.js';
 
-class UsageError extends Error {
-  override name = 'UsageError';
-}
-const USER_ERRORS = new Set(['UsageError', 'ModelContractError', 'CheckpointError', 'DatasetError', 'ExecutionProviderError', 'BackendUnavailableError']);
+const PARITY_USER_ERRORS = ['CheckpointError', 'DatasetError', 'BackendUnavailableError'];
 const progress = (message: string) => process.stderr.write(`\r${message}   `);
 
 try {
@@ -74,13 +72,8 @@ try {
     .strict()
     .help()
     .version(false)
-    .fail((message, error) => {
-      throw error ?? new UsageError(message);
-    })
+    .fail(failUsage)
     .parseAsync();
 } catch (error) {
-  const err = error instanceof Error ? error : new Error(String(error));
-  const user = USER_ERRORS.has(err.name) || /must be|Expected one of|ENOENT/.test(err.message);
-  console.error(user ? `pets-parity: ${err.message}` : `pets-parity: unexpected error (please report it):\n${err.stack ?? err.message}`);
-  process.exitCode = err.name === 'UsageError' ? 2 : 1;
+  process.exitCode = reportError('pets-parity', error, PARITY_USER_ERRORS);
 }

@@ -5,11 +5,8 @@ import { hideBin } from 'yargs/helpers';
 import * as evaluateCommand from './commands/evaluate.js';
 import * as summaryCommand from './commands/summary.js';
 import * as trainCommand from './commands/train.js';
-import { reportError } from './commands/errors.js';
-
-class UsageError extends Error {
-  override name = 'UsageError';
-}
+import { failUsage, reportError } from '@pets/runtime/cli-errors';
+import { TRAIN_USER_ERRORS } from './commands/errors.js';
 
 try {
   await yargs(hideBin(process.argv))
@@ -22,10 +19,8 @@ try {
     .alias('h', 'help')
     .version(false)
     .wrap(Math.min(110, process.stdout.columns || 110))
-    .fail((message, error) => {
-      throw error ?? new UsageError(message);
-    })
+    .fail(failUsage)
     .parseAsync();
 } catch (error) {
-  process.exitCode = reportError('pets-train', error);
+  process.exitCode = reportError('pets-train', error, TRAIN_USER_ERRORS);
 }

@@ -12,21 +12,13 @@ import type { Batch } from '../src/batches.js';
 import { trainStep, trainableVariables, type StepResult } from '../src/fit.js';
 import { estimatePassBytes, planMicroBatch, WASM_PASS_BUDGET_BYTES } from '../src/micro-batch.js';
 import { buildModel, logitsModel, type Architecture } from '../src/presets.js';
+import { relErr } from './compare.js';
 
 const TOLERANCE = 1e-5;
 const CLASSES = 5;
 const SIZE = 24;
 const BATCH = 8;
 
-function relErr(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  return diff / Math.max(scale, 1e-6);
-}
 
 /** A fixed batch: smooth but distinct images, every class present. */
 function fixedBatch(n: number): Batch {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { tf, tfl } from '../src/backend/tf.js';
 import { registerWasmTrainingKernels } from '../src/backend/wasm-kernels.js';
+import { onBoth, relErr } from './compare.js';
 
 const TOLERANCE = 1e-5;
 type Shape4 = [number, number, number, number];
@@ -27,30 +28,12 @@ function seededValues(size: number, seed: number): Float32Array {
 
 const sizeOf = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 
-function relErr(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  assert.equal(actual.length, expected.length, 'compared tensors differ in size');
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  return diff / Math.max(scale, 1e-6);
-}
 
 function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
   const err = relErr(actual, expected);
   assert.ok(err <= TOLERANCE, `${what}: relative error ${err.toExponential(2)} > ${TOLERANCE}`);
 }
 
-/** Runs `compute` on each backend with fresh tensors and returns its arrays per backend. */
-async function onBoth<T>(compute: () => T): Promise<{ cpu: T; wasm: T }> {
-  await tf.setBackend('cpu');
-  const cpu = compute();
-  await tf.setBackend('wasm');
-  const wasm = compute();
-  return { cpu, wasm };
-}
 
 interface ConvCase {
   x: Shape4;

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { tf } from '../src/backend/tf.js';
 import { registerWasmTrainingKernels } from '../src/backend/wasm-kernels.js';
+import { onBoth } from './compare.js';
 
 /** Seeded values in [-1, 1) (a sine hash: fixed on every run and backend). */
 const seeded = (size: number, seed: number): Float32Array =>
@@ -13,13 +14,6 @@ const seeded = (size: number, seed: number): Float32Array =>
     return 2 * (v - Math.floor(v)) - 1;
   });
 
-async function onBoth<T>(compute: () => T): Promise<{ cpu: T; wasm: T }> {
-  await tf.setBackend('cpu');
-  const cpu = compute();
-  await tf.setBackend('wasm');
-  const wasm = compute();
-  return { cpu, wasm };
-}
 
 interface PoolCase {
   x: [number, number, number, number];

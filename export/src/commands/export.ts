@@ -9,7 +9,8 @@ import { exportRuns } from '../export-runs.js';
 import { DEFAULT_OPSET, MAX_OPSET, MIN_OPSET } from '../onnx/opset.js';
 import { displayPath, formatBytes, formatMetric, formatSummary } from '../summary-table.js';
 import { TOLERANCE } from '../verify/verify.js';
-import { describeError } from './errors.js';
+import { describeError } from '@pets/runtime/cli-errors';
+import { EXPORT_USER_ERRORS } from './errors.js';
 
 export const command = '$0';
 export const describe = 'Export pets-train checkpoints to ONNX, verified against tfjs';
@@ -79,7 +80,7 @@ export async function handler(argv: Args): Promise<void> {
   } else {
     console.log(formatSummary(result));
   }
-  for (const f of result.failures) console.error(`${displayPath(f.run)}: failed: ${describeError(f.error)}`);
+  for (const f of result.failures) console.error(`${displayPath(f.run)}: failed: ${describeError(f.error, EXPORT_USER_ERRORS)}`);
   if (result.failures.length > 0) {
     throw new ExportError(`${result.failures.length} of ${result.failures.length + result.ranking.length} runs failed to export.`);
   }

@@ -50,7 +50,7 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [ortNode, ortWeb] }] },
   },
   {
-    files: ['runtime/src/contract.ts', 'runtime/src/preprocess.ts', 'runtime/src/errors.ts'],
+    files: ['runtime/src/contract.ts', 'runtime/src/preprocess.ts', 'runtime/src/resize.ts', 'runtime/src/wasm/**', 'runtime/src/errors.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [ortNode, ortWeb, tfjs, platform] }] },
   },
   {

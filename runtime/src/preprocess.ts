@@ -2,6 +2,7 @@
 // Resizing is done here rather than by sharp or the browser's canvas so that every platform computes the
 // same pixels from the same decoded image; only decoding differs between platforms.
 import type { ModelContract } from './contract.js';
+import { resizeNormalizeRgbWasm, resizeRgbJs, resizeRgbWasm, type RgbPixels, type RgbSource } from './resize.js';
 
 /** Decoded 8-bit pixels, interleaved, row-major: 1 (gray), 2 (gray+alpha), 3 (RGB) or 4 (RGBA) channels. */
 export interface DecodedPixels {
@@ -66,102 +67,47 @@ function compositeRgb(pixels: DecodedPixels, background: readonly number[]): Flo
  * The samples the resize reads: opaque images are read in place (alpha skipped, gray repeated),
  * which gives the same values as compositing them, without a copy.
  */
-function rgbSource(pixels: DecodedPixels, background: readonly number[]): { src: ArrayLike<number>; stride: number; offsets: [number, number, number] } {
-  if (!isOpaque(pixels)) return { src: compositeRgb(pixels, background), stride: 3, offsets: [0, 1, 2] };
+function rgbSource(pixels: DecodedPixels, background: readonly number[]): RgbSource {
+  const { width, height } = pixels;
+  if (!isOpaque(pixels)) return { src: compositeRgb(pixels, background), width, height, stride: 3, offsets: [0, 1, 2] };
   const gray = pixels.channels < 3;
-  return { src: pixels.data, stride: pixels.channels, offsets: gray ? [0, 0, 0] : [0, 1, 2] };
-}
-
-interface Taps {
-  start: Int32Array;
-  count: Int32Array;
-  weights: Float64Array;
-  stride: number;
+  return { src: pixels.data, width, height, stride: pixels.channels, offsets: gray ? [0, 0, 0] : [0, 1, 2] };
 }
 
 /**
- * Triangle-filter taps for resampling inSize -> outSize. When shrinking, the filter widens with the
- * scale (antialiasing, like PIL's BILINEAR and TensorFlow's resize with antialias=true), so a
- * large photo is averaged rather than point-sampled.
+ * Resizes decoded pixels to the contract's size as 8-bit RGB (composite, resize, round). Opaque RGB and
+ * RGBA images (photos) go through the WebAssembly kernel where it runs, everything else through the
+ * JavaScript; both give the same bytes (see resize.ts).
  */
-function taps(inSize: number, outSize: number): Taps {
-  const scale = inSize / outSize;
-  const filterScale = Math.max(scale, 1);
-  const support = filterScale;
-  const stride = Math.ceil(support) * 2 + 1;
-  const start = new Int32Array(outSize);
-  const count = new Int32Array(outSize);
-  const weights = new Float64Array(outSize * stride);
-  for (let i = 0; i < outSize; i++) {
-    const center = (i + 0.5) * scale;
-    const lo = Math.max(0, Math.floor(center - support));
-    const hi = Math.min(inSize, Math.ceil(center + support));
-    let total = 0;
-    let k = 0;
-    for (let j = lo; j < hi; j++, k++) {
-      const w = Math.max(0, 1 - Math.abs((j + 0.5 - center) / filterScale));
-      weights[i * stride + k] = w;
-      total += w;
-    }
-    for (let m = 0; m < k; m++) weights[i * stride + m] /= total;
-    start[i] = lo;
-    count[i] = k;
-  }
-  return { start, count, weights, stride };
-}
-
-/** Resizes decoded pixels to the contract's size as 8-bit RGB (composite, resize, round). */
 export function resizeToContract(pixels: DecodedPixels, contract: ModelContract): ModelPixels {
   checkDecodedPixels(pixels);
-  const { width: inW, height: inH } = pixels;
   const { width: outW, height: outH } = contract.imageSize;
-  const { src, stride, offsets } = rgbSource(pixels, contract.alphaBackground);
-  const [o0, o1, o2] = offsets;
-  const tx = taps(inW, outW);
-  const ty = taps(inH, outH);
-  // Horizontal pass: inH x outW x 3.
-  const mid = new Float64Array(inH * outW * 3);
-  for (let y = 0; y < inH; y++) {
-    const row = y * inW * stride;
-    for (let x = 0; x < outW; x++) {
-      let r = 0;
-      let g = 0;
-      let b = 0;
-      const base = x * tx.stride;
-      const count = tx.count[x];
-      let p = row + tx.start[x] * stride;
-      for (let k = 0; k < count; k++, p += stride) {
-        const w = tx.weights[base + k];
-        r += src[p + o0] * w;
-        g += src[p + o1] * w;
-        b += src[p + o2] * w;
-      }
-      const o = (y * outW + x) * 3;
-      mid[o] = r;
-      mid[o + 1] = g;
-      mid[o + 2] = b;
-    }
+  const rgb = opaqueRgb(pixels);
+  const data = (rgb && resizeRgbWasm(rgb, outW, outH)) ?? resizeRgbJs(rgbSource(pixels, contract.alphaBackground), outW, outH);
+  return { data, width: outW, height: outH };
+}
+
+/** The pixels as the WebAssembly kernel takes them (opaque 8-bit RGB or RGBA), or null. */
+function opaqueRgb(pixels: DecodedPixels): RgbPixels | null {
+  const { channels } = pixels;
+  return (channels === 3 || channels === 4) && isOpaque(pixels) ? { ...pixels, channels } : null;
+}
+
+/** The contract's normalization of each 8-bit value, per channel: float32 [3 * 256]. */
+function normalizationTable(contract: ModelContract): Float32Array {
+  const { scale, mean, std } = contract.normalization;
+  const table = new Float32Array(768);
+  for (let c = 0; c < 3; c++) for (let p = 0; p < 256; p++) table[c * 256 + p] = (p * scale - mean[c]) / std[c];
+  return table;
+}
+
+/** out[offset + i] = table[(i % 3) * 256 + rgb[i]]: normalize() for 8-bit samples. */
+function normalizeBytes(rgb: Uint8Array | Uint8ClampedArray, table: Float32Array, out: Float32Array, offset: number): void {
+  for (let i = 0, o = offset; i < rgb.length; i += 3, o += 3) {
+    out[o] = table[rgb[i]];
+    out[o + 1] = table[256 | rgb[i + 1]];
+    out[o + 2] = table[512 | rgb[i + 2]];
   }
-  // Vertical pass, row by row (contiguous reads), rounding to 8 bits as the training cache stores them.
-  const out = new Uint8Array(outH * outW * 3);
-  const rowLen = outW * 3;
-  const acc = new Float64Array(rowLen);
-  for (let y = 0; y < outH; y++) {
-    const base = y * ty.stride;
-    const first = ty.start[y];
-    acc.fill(0);
-    for (let k = 0; k < ty.count[y]; k++) {
-      const w = ty.weights[base + k];
-      const from = (first + k) * rowLen;
-      for (let i = 0; i < rowLen; i++) acc[i] += mid[from + i] * w;
-    }
-    const o = y * rowLen;
-    for (let i = 0; i < rowLen; i++) {
-      const v = acc[i];
-      out[o + i] = v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
-    }
-  }
-  return { data: out, width: outW, height: outH };
 }
 
 /**
@@ -179,6 +125,11 @@ export function normalize(
   if (offset + rgb.length > out.length) {
     throw new RangeError(`Output of ${out.length} floats cannot hold ${rgb.length} samples at offset ${offset}.`);
   }
+  if (rgb instanceof Uint8Array || rgb instanceof Uint8ClampedArray) {
+    // 8-bit samples: the same formula, computed once per value and channel.
+    normalizeBytes(rgb, normalizationTable(contract), out, offset);
+    return out;
+  }
   for (let i = 0; i < rgb.length; i += 3) {
     out[offset + i] = (rgb[i] * scale - mean[0]) / std[0];
     out[offset + i + 1] = (rgb[i + 1] * scale - mean[1]) / std[1];
@@ -189,5 +140,8 @@ export function normalize(
 
 /** Decoded pixels -> the Float32Array fed to the model for one image ([H, W, 3], NHWC). */
 export function preprocess(pixels: DecodedPixels, contract: ModelContract): Float32Array {
-  return normalize(resizeToContract(pixels, contract).data, contract);
+  checkDecodedPixels(pixels);
+  const rgb = opaqueRgb(pixels);
+  const { width, height } = contract.imageSize;
+  return (rgb && resizeNormalizeRgbWasm(rgb, width, height, normalizationTable(contract))) ?? normalize(resizeToContract(pixels, contract).data, contract);
 }

@@ -21,6 +21,7 @@ interface Pending {
 export class Batcher {
   private readonly queue: Pending[] = [];
   private running = false;
+  private scheduled = false;
 
   /**
    * @param run executes one batch on the session
@@ -42,7 +43,14 @@ export class Batcher {
     }
     return new Promise((resolve, reject) => {
       this.queue.push({ data, resolve, reject });
-      void this.drain();
+      // Start on the next microtask, not now: images queued together in one synchronous burst (infer()
+      // of a batch, classify() of decoded pixels) then go in one run rather than the first one alone.
+      if (this.running || this.scheduled) return;
+      this.scheduled = true;
+      queueMicrotask(() => {
+        this.scheduled = false;
+        void this.drain();
+      });
     });
   }
 

@@ -117,6 +117,23 @@ describe('Classifier (fake platform)', () => {
     assert.ok(runs.length <= 10, `batched into ${runs.length} runs`);
   });
 
+  test('images queued together go in one run: infer() of 16 is one run of 16, of 20 is 16 + 4', async () => {
+    const { platform, runs } = fakePlatform();
+    const c = await Classifier.create(platform, 'model.onnx', 16);
+    const one = await c.preprocess(solid([0, 255, 0]));
+    const many = (n: number) => {
+      const x = new Float32Array(n * one.length);
+      for (let i = 0; i < n; i++) x.set(one, i * one.length);
+      return x;
+    };
+    runs.length = 0;
+    assert.equal((await c.infer(many(16))).length, 16);
+    assert.deepEqual(runs, [16]);
+    runs.length = 0;
+    await c.infer(many(20));
+    assert.deepEqual(runs, [16, 4]);
+  });
+
   test('infer() returns probabilities and logits for preprocessed tensors', async () => {
     const c = await Classifier.create(fakePlatform().platform, 'model.onnx');
     const x = await c.preprocess(solid([0, 255, 0]));

@@ -105,7 +105,8 @@ const e2eRatio = ratio(find('classify(): 16 real JPEGs'), find('bare session.run
 targets.push({ target: 'classify() end to end on JPEGs: <= 1.15x bare session.run', measured: `${e2eRatio.toFixed(2)}x`, met: e2eRatio <= 1.15 });
 const prep = (find('decode a 500x375 JPEG')?.perImage.median ?? NaN) + (find('resize + normalize')?.perImage.median ?? NaN);
 const infer1 = find('onnxruntime-node CPU, exported model3, batch 1')?.perImage.median ?? NaN;
-targets.push({ target: `decode + resize + normalize of a 500x375 JPEG: <= 15% of batch-1 inference at ${FULL}`, measured: `${((prep / infer1) * 100).toFixed(0)}% (${fmtNum(prep)} of ${fmtNum(infer1)} ms)`, met: prep / infer1 <= 0.15 });
+const allCores = find('16 real JPEGs decoded + preprocessed at once')?.note ?? 'not measured';
+targets.push({ target: `decode + resize + normalize of a 500x375 JPEG: <= 15% of batch-1 inference at ${FULL}`, measured: `${((prep / infer1) * 100).toFixed(0)}% (${fmtNum(prep)} of ${fmtNum(infer1)} ms); on all cores ${allCores}`, met: prep / infer1 <= 0.15 });
 
 const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, date: new Date().toISOString() };
 const fmt = fmtNum;

@@ -148,6 +148,29 @@ describe('classify() in Node', () => {
     });
   });
 
+  test('a batch of 40 (three groups of maxBatch 16) equals one-by-one results, and spinning threads change nothing', async () => {
+    const names = ['Abyssinian_12', 'beagle_10', 'Bombay_10', 'Persian_106', 'Birman_144'];
+    const files = Array.from({ length: 40 }, (_, i) => join(sample, 'images', `${names[i % names.length]}.jpg`));
+    const expected = await Promise.all(names.map((n) => classifier.classify(join(sample, 'images', `${n}.jpg`), { all: true })));
+    const spinning = await createClassifier({ model, spinning: true, threads: 2 });
+    try {
+      for (const c of [classifier, spinning]) {
+        const outcomes = await c.classify(files, { all: true });
+        assert.equal(outcomes.length, 40);
+        outcomes.forEach((outcome, i) => {
+          assert.ok(outcome.ok, `item ${i}`);
+          const e = expected[i % names.length];
+          outcome.predictions.forEach((p, k) => {
+            assert.equal(p.index, e[k].index);
+            assert.ok(Math.abs(p.probability - e[k].probability) < 1e-6, `item ${i}, rank ${k}`);
+          });
+        });
+      }
+    } finally {
+      await spinning.dispose();
+    }
+  });
+
   test('BAD CALL - a model without the contract, or whose outputs do not match its labels', async () => {
     const bare = withMetadata(modelBytes, {});
     await assert.rejects(createClassifier({ model: bare }), { name: 'ModelContractError', message: /no "pets\.contract" metadata/ });

@@ -60,8 +60,8 @@ export class Batcher {
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, this.maxBatch);
-        const x = new Float32Array(batch.length * this.imageSize);
-        batch.forEach((item, i) => x.set(item.data, i * this.imageSize));
+        const x = contiguous(batch, this.imageSize) ?? new Float32Array(batch.length * this.imageSize);
+        if (x.buffer !== batch[0].data.buffer) batch.forEach((item, i) => x.set(item.data, i * this.imageSize));
         try {
           const out = await this.run(x, batch.length);
           const c = this.classes;
@@ -79,4 +79,17 @@ export class Batcher {
       this.running = false;
     }
   }
+}
+
+/**
+ * The batch as one view when its images already lie back to back in one buffer (infer() of a
+ * preprocessed batch), so that it is not copied; null otherwise.
+ */
+function contiguous(batch: Pending[], imageSize: number): Float32Array | null {
+  const first = batch[0].data;
+  for (let i = 1; i < batch.length; i++) {
+    const data = batch[i].data;
+    if (data.buffer !== first.buffer || data.byteOffset !== first.byteOffset + i * imageSize * 4) return null;
+  }
+  return new Float32Array(first.buffer, first.byteOffset, batch.length * imageSize);
 }

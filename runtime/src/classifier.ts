@@ -85,7 +85,7 @@ export class Classifier<Input> {
     private readonly platform: Platform<Input>,
     private readonly session: SessionLike,
     readonly info: ClassifierInfo,
-    maxBatch: number,
+    private readonly maxBatch: number,
   ) {
     const { height, width } = info.inputSize;
     const hasLogits = session.outputNames.includes(ONNX_NAMES.logits);
@@ -164,15 +164,40 @@ export class Classifier<Input> {
   async classify(inputs: Input | DecodedPixels | (Input | DecodedPixels)[], options: PredictOptions = {}): Promise<Prediction[] | ClassifyOutcome[]> {
     const k = checkTopK(options, this.info.labels.length);
     if (!Array.isArray(inputs)) return this.classifyOne(inputs, describeInput(inputs, 0, false), k);
-    return Promise.all(
-      inputs.map(async (input, i): Promise<ClassifyOutcome> => {
-        try {
-          return { ok: true, predictions: await this.classifyOne(input, describeInput(input, i, true), k) };
-        } catch (error) {
-          return { ok: false, error: error instanceof Error ? error : new ImageDecodeError(describeInput(input, i, true), String(error)) };
-        }
-      }),
-    );
+    // Groups of maxBatch: a group's images are decoded and preprocessed concurrently and queued together
+    // once all are ready, so that they go in one run (a run started on the first image alone competes
+    // with the group's decoding for the same cores), and the next group is decoded while this one runs.
+    // At most two groups' images are in memory at once, however many inputs there are.
+    const outcomes: ClassifyOutcome[] = [];
+    const prepare = (start: number) =>
+      Promise.all(
+        inputs.slice(start, start + this.maxBatch).map((input, j) => {
+          const name = describeInput(input, start + j, true);
+          return this.preprocess(input, name).then(
+            (x) => ({ name, x }),
+            (error: unknown) => ({ name, error }),
+          );
+        }),
+      );
+    let next = prepare(0);
+    for (let start = 0; start < inputs.length; start += this.maxBatch) {
+      const group = await next;
+      if (start + this.maxBatch < inputs.length) next = prepare(start + this.maxBatch);
+      outcomes.push(
+        ...(await Promise.all(
+          group.map(async (item): Promise<ClassifyOutcome> => {
+            try {
+              if ('error' in item) throw item.error;
+              const { probabilities } = await this.batcher.infer(item.x);
+              return { ok: true, predictions: topPredictions(probabilities, this.info.labels, k) };
+            } catch (error) {
+              return { ok: false, error: error instanceof Error ? error : new ImageDecodeError(item.name, String(error)) };
+            }
+          }),
+        )),
+      );
+    }
+    return outcomes;
   }
 
   /** Releases the session; the classifier cannot be used afterwards. */

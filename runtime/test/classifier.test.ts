@@ -120,18 +120,22 @@ describe('Classifier (fake platform)', () => {
   test('images queued together go in one run: infer() of 16 is one run of 16, of 20 is 16 + 4', async () => {
     const { platform, runs } = fakePlatform();
     const c = await Classifier.create(platform, 'model.onnx', 16);
-    const one = await c.preprocess(solid([0, 255, 0]));
+    const images = [await c.preprocess(solid([255, 0, 0])), await c.preprocess(solid([0, 255, 0])), await c.preprocess(solid([0, 0, 255]))];
+    const per = images[0].length;
     const many = (n: number) => {
-      const x = new Float32Array(n * one.length);
-      for (let i = 0; i < n; i++) x.set(one, i * one.length);
+      const x = new Float32Array(n * per);
+      for (let i = 0; i < n; i++) x.set(images[i % 3], i * per);
       return x;
     };
+    const argmax = (p: Float32Array) => p.indexOf(Math.max(...p));
     runs.length = 0;
-    assert.equal((await c.infer(many(16))).length, 16);
+    const sixteen = await c.infer(many(16));
     assert.deepEqual(runs, [16]);
+    assert.deepEqual(sixteen.map((o) => argmax(o.probabilities)), Array.from({ length: 16 }, (_, i) => i % 3));
     runs.length = 0;
-    await c.infer(many(20));
+    const twenty = await c.infer(many(20));
     assert.deepEqual(runs, [16, 4]);
+    assert.deepEqual(twenty.map((o) => argmax(o.probabilities)), Array.from({ length: 20 }, (_, i) => i % 3));
   });
 
   test('infer() returns probabilities and logits for preprocessed tensors', async () => {

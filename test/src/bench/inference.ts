@@ -11,7 +11,7 @@ import { decodeImage } from '@pets/runtime/node-decode';
 import { normalize, preprocess } from '@pets/runtime/preprocess';
 import { resizeRgbJs, wasmResizeAvailable } from '@pets/runtime/resize';
 import { decodeModel, encodeModel } from '@pets/export';
-import { measure, perUnit, type Timing } from './stats.js';
+import { measure, measureSideBySide, perUnit, type Timing } from './stats.js';
 
 export interface Row {
   group: string;
@@ -41,6 +41,8 @@ function input(batch: number, size: number): Float32Array {
 export async function inferenceRows(modelBytes: Uint8Array, size: number, photos: string[], photo500x375: string): Promise<Row[]> {
   const rows: Row[] = [];
   const runs = { warmup: 2, runs: 7 };
+  // Rows compared as ratios against a target are measured side by side, with more runs.
+  const paired = { rounds: 5, perRound: 3 };
   const ours = await ort.InferenceSession.create(modelBytes);
   const reference = await ort.InferenceSession.create(withoutInputTranspose(modelBytes));
   const web = await ortWeb.InferenceSession.create(modelBytes, { executionProviders: ['wasm'] });
@@ -48,8 +50,9 @@ export async function inferenceRows(modelBytes: Uint8Array, size: number, photos
     const x = input(batch, size);
     const nhwc = new ort.Tensor('float32', x, [batch, size, size, 3]);
     const nchw = new ort.Tensor('float32', x, [batch, 3, size, size]);
-    const oursT = perUnit(await measure(() => ours.run({ [ONNX_NAMES.input]: nhwc }), runs), batch);
-    const refT = perUnit(await measure(() => reference.run({ [ONNX_NAMES.input]: nchw }), runs), batch);
+    const pair = await measureSideBySide({ ours: () => ours.run({ [ONNX_NAMES.input]: nhwc }), reference: () => reference.run({ [ONNX_NAMES.input]: nchw }) }, paired);
+    const oursT = perUnit(pair.ours, batch);
+    const refT = perUnit(pair.reference, batch);
     rows.push({ group: 'inference', name: `onnxruntime-node CPU, exported model3, batch ${batch}`, perImage: oursT });
     rows.push({ group: 'inference', name: `onnxruntime-node CPU, reference graph (NCHW input, no transpose), batch ${batch}`, perImage: refT, note: `ours / reference = ${(oursT.median / refT.median).toFixed(3)}` });
     const webT = perUnit(await measure(() => web.run({ [ONNX_NAMES.input]: new ortWeb.Tensor('float32', x, [batch, size, size, 3]) }), runs), batch);
@@ -58,11 +61,19 @@ export async function inferenceRows(modelBytes: Uint8Array, size: number, photos
   // classify(): the batching path on the same tensors as a bare session.run, then end to end on JPEGs.
   const classifier = await createClassifier({ model: modelBytes, executionProviders: ['cpu'] });
   const x16 = input(16, size);
-  const bare = perUnit(await measure(() => ours.run({ [ONNX_NAMES.input]: new ort.Tensor('float32', x16, [16, size, size, 3]) }), runs), 16);
-  const batched = perUnit(await measure(() => classifier.infer(x16), runs), 16);
+  const side = await measureSideBySide(
+    {
+      bare: () => ours.run({ [ONNX_NAMES.input]: new ort.Tensor('float32', x16, [16, size, size, 3]) }),
+      batched: () => classifier.infer(x16),
+      e2e: () => classifier.classify(photos.slice(0, 16)),
+    },
+    paired,
+  );
+  const bare = perUnit(side.bare, 16);
+  const batched = perUnit(side.batched, 16);
+  const e2e = perUnit(side.e2e, 16);
   rows.push({ group: 'classify', name: 'bare session.run: the same 16 preprocessed images, no runtime around it', perImage: bare });
   rows.push({ group: 'classify', name: 'classifier.infer(): 16 preprocessed images through the batcher', perImage: batched, note: `throughput vs bare session.run: ${(bare.median / batched.median).toFixed(3)}x` });
-  const e2e = perUnit(await measure(() => classifier.classify(photos.slice(0, 16)), runs), 16);
   rows.push({ group: 'classify', name: 'classify(): 16 real JPEGs end to end (decode, resize, normalize, run)', perImage: e2e, note: `vs bare session.run: ${(e2e.median / bare.median).toFixed(2)}x` });
   const jpeg = await readFile(photo500x375);
   const prepRuns = { warmup: 5, runs: 31 };

@@ -31,3 +31,30 @@ export function summarize(times: number[]): Timing {
 export function perUnit(t: Timing, units: number): Timing {
   return { median: t.median / units, min: t.min / units, max: t.max / units, runs: t.runs };
 }
+
+/**
+ * Times several functions side by side: rounds in which each function, in turn, gets a pause, one
+ * untimed call and then `perRound` timed ones. A slow spell of the machine lands on all of them, so their
+ * ratio stays fair. The pause is for onnxruntime: after a run, a session's idle threads spin for tens of
+ * milliseconds, and another session run meanwhile took twice its time (measured: 7.4 ms alone, 12-16 ms
+ * right after a run of a second session, 8.0 ms 50 ms after it).
+ */
+export async function measureSideBySide<K extends string>(
+  fns: Record<K, () => unknown>,
+  options: { rounds?: number; perRound?: number; pauseMs?: number } = {},
+): Promise<Record<K, Timing>> {
+  const names = Object.keys(fns) as K[];
+  const times = Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<K, number[]>;
+  for (let round = 0; round < (options.rounds ?? 5); round++) {
+    for (const name of names) {
+      await new Promise((resolve) => setTimeout(resolve, options.pauseMs ?? 200));
+      await fns[name]();
+      for (let i = 0; i < (options.perRound ?? 3); i++) {
+        const start = performance.now();
+        await fns[name]();
+        times[name].push(performance.now() - start);
+      }
+    }
+  }
+  return Object.fromEntries(names.map((name) => [name, summarize(times[name])])) as Record<K, Timing>;
+}

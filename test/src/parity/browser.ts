@@ -15,6 +15,7 @@ const FLAGS = ['--headless', '--no-sandbox', '--disable-background-networking', 
 
 const PAGE_SCRIPT = `
 import { createClassifier } from '@pets/runtime/web';
+import { resizeRgbWasm, wasmResizeAvailable } from '@pets/runtime/resize';
 const bytes = async (url) => new Uint8Array(await (await fetch(url)).arrayBuffer());
 const classifiers = new Map();
 async function classifier(ep) {
@@ -28,6 +29,10 @@ window.petsInfer = async (ep, first, count) => {
   const outs = await c.infer(x.subarray(0, size * count));
   return { info: { executionProvider: c.info.executionProvider, reason: c.info.reason },
     probabilities: outs.flatMap((o) => Array.from(o.probabilities)), logits: outs.flatMap((o) => (o.logits ? Array.from(o.logits) : [])) };
+};
+window.petsResize = (data, width, height, channels, outW, outH) => {
+  const out = resizeRgbWasm({ data: Uint8Array.from(data), width, height, channels }, outW, outH);
+  return { kernel: wasmResizeAvailable(), bytes: out ? Array.from(out) : null };
 };
 window.petsClassifyFile = async (ep, name) => {
   const c = await classifier(ep);
@@ -46,6 +51,8 @@ export interface BrowserRuntime {
   infer(ep: 'webgpu' | 'wasm', x: Float32Array, count: number, chunk?: number): Promise<{ probabilities: Float32Array; logits: Float32Array | null; executionProvider: string; reason: string | null }>;
   /** Decodes and classifies an image file in the browser (createImageBitmap); full probability vector. */
   classifyFile(ep: 'webgpu' | 'wasm', path: string): Promise<Float32Array>;
+  /** The runtime's WebAssembly resize in the page: whether the kernel runs there, and its output (null without it). */
+  resize(pixels: { data: Uint8Array; width: number; height: number; channels: 3 | 4 }, outW: number, outH: number): Promise<{ kernel: boolean; bytes: Uint8Array | null }>;
   close(): Promise<void>;
 }
 
@@ -121,6 +128,12 @@ export async function openBrowserRuntime(model: Uint8Array, options: { webgpu?: 
         images.set(name, path);
         const p = await page.evaluate(([e, n]) => (window as unknown as { petsClassifyFile: (e: string, n: string) => Promise<number[]> }).petsClassifyFile(e, n), [ep, name] as const);
         return Float32Array.from(p);
+      },
+      async resize(pixels, outW, outH) {
+        type Resize = (d: number[], w: number, h: number, c: number, ow: number, oh: number) => { kernel: boolean; bytes: number[] | null };
+        const args = [Array.from(pixels.data), pixels.width, pixels.height, pixels.channels, outW, outH] as const;
+        const out = await page.evaluate(([d, w, h, c, ow, oh]) => (window as unknown as { petsResize: Resize }).petsResize(d, w, h, c, ow, oh), args);
+        return { kernel: out.kernel, bytes: out.bytes ? Uint8Array.from(out.bytes) : null };
       },
       async close() {
         await opened.close();

@@ -91,6 +91,12 @@ describe('classify() in Node', () => {
     await assert.rejects(createClassifier({ model, executionProviders: ['tpu' as 'cpu'] }), { name: 'RangeError', message: /Expected 'auto' or a list of: cuda, cpu/ });
   });
 
+  test('BAD CALL - threads, spinning and maxBytes of the wrong type or range', async () => {
+    await assert.rejects(createClassifier({ model, threads: 0 }), { name: 'RangeError', message: /"threads" must be a positive integer; got 0/ });
+    await assert.rejects(createClassifier({ model, spinning: 'yes' as unknown as boolean }), { name: 'RangeError', message: /"spinning" must be true or false; got yes/ });
+    await assert.rejects(createClassifier({ model, maxBytes: -1 }), { name: 'RangeError', message: /"maxBytes" must be a positive integer; got -1/ });
+  });
+
   test('odd but valid images all classify', async () => {
     const base = sharp(photo).resize(40, 30);
     const inputs: Record<string, Buffer> = {

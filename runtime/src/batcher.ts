@@ -36,7 +36,10 @@ export class Batcher {
     private readonly maxBatch: number,
   ) {}
 
-  /** Queues one preprocessed image; resolves with its outputs once its batch has run. */
+  /**
+   * Queues one preprocessed image; resolves with its outputs once its batch has run. `data` is read when
+   * its batch runs, not now: leave it unchanged until the promise settles.
+   */
   infer(data: Float32Array): Promise<ImageOutputs> {
     if (data.length !== this.imageSize) {
       return Promise.reject(new RangeError(`An input image must have ${this.imageSize} floats; got ${data.length}.`));
@@ -60,9 +63,10 @@ export class Batcher {
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, this.maxBatch);
-        const x = contiguous(batch, this.imageSize) ?? new Float32Array(batch.length * this.imageSize);
-        if (x.buffer !== batch[0].data.buffer) batch.forEach((item, i) => x.set(item.data, i * this.imageSize));
         try {
+          // Inside the try: a caller's buffer detached meanwhile (transferred) fails this batch, not the queue.
+          const x = contiguous(batch, this.imageSize) ?? new Float32Array(batch.length * this.imageSize);
+          if (x.buffer !== batch[0].data.buffer) batch.forEach((item, i) => x.set(item.data, i * this.imageSize));
           const out = await this.run(x, batch.length);
           const c = this.classes;
           batch.forEach((item, i) =>

@@ -136,7 +136,10 @@ export class Classifier<Input> {
     return classifier;
   }
 
-  /** Model outputs for already preprocessed input: `x` is [count, H, W, 3] per the contract. */
+  /**
+   * Model outputs for already preprocessed input: `x` is [count, H, W, 3] per the contract. `x` is read
+   * when its batch runs (without a copy when it is one batch): leave it unchanged until this settles.
+   */
   async infer(x: Float32Array): Promise<ImageOutputs[]> {
     const { height, width } = this.info.inputSize;
     const size = height * width * 3;
@@ -166,7 +169,7 @@ export class Classifier<Input> {
     if (!Array.isArray(inputs)) return this.classifyOne(inputs, describeInput(inputs, 0, false), k);
     // Groups of maxBatch: a group's images are decoded and preprocessed concurrently and queued together
     // once all are ready, so that they go in one run (a run started on the first image alone competes
-    // with the group's decoding for the same cores), and the next group is decoded while this one runs.
+    // with the group's decoding for the same cores), and the next group is prepared while this one runs.
     // At most two groups' images are in memory at once, however many inputs there are.
     const outcomes: ClassifyOutcome[] = [];
     const prepare = (start: number) =>
@@ -179,23 +182,26 @@ export class Classifier<Input> {
           );
         }),
       );
-    let next = prepare(0);
+    let group = await prepare(0);
     for (let start = 0; start < inputs.length; start += this.maxBatch) {
-      const group = await next;
-      if (start + this.maxBatch < inputs.length) next = prepare(start + this.maxBatch);
-      outcomes.push(
-        ...(await Promise.all(
-          group.map(async (item): Promise<ClassifyOutcome> => {
-            try {
-              if ('error' in item) throw item.error;
-              const { probabilities } = await this.batcher.infer(item.x);
-              return { ok: true, predictions: topPredictions(probabilities, this.info.labels, k) };
-            } catch (error) {
-              return { ok: false, error: error instanceof Error ? error : new ImageDecodeError(item.name, String(error)) };
-            }
-          }),
-        )),
+      // Queues the whole group now (each async callback runs up to its infer() call synchronously).
+      const done = Promise.all(
+        group.map(async (item): Promise<ClassifyOutcome> => {
+          try {
+            if ('error' in item) throw item.error;
+            const { probabilities } = await this.batcher.infer(item.x);
+            return { ok: true, predictions: topPredictions(probabilities, this.info.labels, k) };
+          } catch (error) {
+            return { ok: false, error: error instanceof Error ? error : new ImageDecodeError(item.name, String(error)) };
+          }
+        }),
       );
+      // The next group is prepared one microtask later, after the batcher (scheduled by those infer()
+      // calls) has started this group's run: preprocessing decoded pixels synchronously would delay it.
+      const following = start + this.maxBatch;
+      const next = following < inputs.length ? Promise.resolve().then(() => prepare(following)) : null;
+      outcomes.push(...(await done));
+      if (next) group = await next;
     }
     return outcomes;
   }

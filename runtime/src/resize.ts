@@ -55,10 +55,22 @@ export interface RgbSource {
   offsets: readonly [number, number, number];
 }
 
+const isSide = (n: number) => Number.isInteger(n) && n >= 1;
+
+function checkSizes(width: number, height: number, outW: number, outH: number): void {
+  if (!isSide(width) || !isSide(height)) throw new RangeError(`Image width and height must be positive integers; got ${width}x${height}.`);
+  if (!isSide(outW) || !isSide(outH)) throw new RangeError(`Output width and height must be positive integers; got ${outW}x${outH}.`);
+}
+
 /** The JavaScript resize: any source, 8-bit RGB out ([outH][outW][3]). */
 export function resizeRgbJs(source: RgbSource, outW: number, outH: number): Uint8Array {
   const { src, width: inW, height: inH, stride } = source;
+  checkSizes(inW, inH, outW, outH);
   const [o0, o1, o2] = source.offsets;
+  if (!isSide(stride) || ![o0, o1, o2].every((o) => Number.isInteger(o) && o >= 0 && o < stride)) {
+    throw new RangeError(`Source stride ${stride} and offsets ${source.offsets.join(', ')} do not describe a pixel.`);
+  }
+  if (src.length < inW * inH * stride) throw new RangeError(`Source has ${src.length} samples; ${inW}x${inH} with stride ${stride} needs ${inW * inH * stride}.`);
   const tx = taps(inW, outW);
   const ty = taps(inH, outH);
   // Horizontal pass: inH x outW x 3.
@@ -180,7 +192,8 @@ export interface RgbPixels {
 /**
  * The WebAssembly resize of 8-bit RGB (channels 3) or RGBA (channels 4, alpha ignored: the caller has
  * checked it is opaque) pixels; bit-identical to resizeRgbJs(). Null when the kernel is unavailable or
- * cannot get the memory, so that the caller falls back to the JavaScript.
+ * cannot get the memory, so that the caller falls back to the JavaScript. RangeError for pixels that do
+ * not match their size.
  */
 export function resizeRgbWasm(pixels: RgbPixels, outW: number, outH: number): Uint8Array | null {
   return runKernel(pixels, outW, outH, null) as Uint8Array | null;
@@ -195,9 +208,15 @@ export function resizeNormalizeRgbWasm(pixels: RgbPixels, outW: number, outH: nu
 }
 
 function runKernel(pixels: RgbPixels, outW: number, outH: number, table: Float32Array | null): Uint8Array | Float32Array | null {
+  const { data, width: inW, height: inH, channels } = pixels;
+  checkSizes(inW, inH, outW, outH);
+  if (channels !== 3 && channels !== 4) throw new RangeError(`The WebAssembly resize takes 3 or 4 channels; got ${String(channels)}.`);
+  if (!(data instanceof Uint8Array || data instanceof Uint8ClampedArray) || data.length !== inW * inH * channels) {
+    throw new RangeError(`Image data must be ${inW}x${inH}x${channels} = ${inW * inH * channels} bytes in a Uint8Array; got ${data?.length ?? 'none'}.`);
+  }
+  if (table && table.length !== 768) throw new RangeError(`A normalization table has 768 floats (3 x 256); got ${table.length}.`);
   const k = loadKernel();
   if (k === null) return null;
-  const { data, width: inW, height: inH, channels } = pixels;
   const tx = taps(inW, outW);
   const ty = taps(inH, outH);
   const ringBytes = ty.stride * outW * 3 * 8;

@@ -138,6 +138,18 @@ describe('Classifier (fake platform)', () => {
     assert.deepEqual(twenty.map((o) => argmax(o.probabilities)), Array.from({ length: 20 }, (_, i) => i % 3));
   });
 
+  test('an array is classified in groups of maxBatch: 35 inputs run as 16 + 16 + 3, outcomes in order', async () => {
+    const { platform, runs } = fakePlatform();
+    const c = await Classifier.create(platform, 'model.onnx', 16);
+    const colours: number[][] = [[255, 0, 0], [0, 255, 0], [0, 0, 255]];
+    runs.length = 0;
+    // Decoded pixels (preprocessed synchronously) and encoded inputs (decoded asynchronously), mixed.
+    const inputs = Array.from({ length: 35 }, (_, i) => (i % 2 ? solid(colours[i % 3]) : ['red', 'green', 'blue'][i % 3]));
+    const outcomes = await c.classify(inputs, { topK: 1 });
+    assert.deepEqual(runs, [16, 16, 3]);
+    outcomes.forEach((o, i) => assert.ok(o.ok && o.predictions[0].index === i % 3, `item ${i}`));
+  });
+
   test('infer() returns probabilities and logits for preprocessed tensors', async () => {
     const c = await Classifier.create(fakePlatform().platform, 'model.onnx');
     const x = await c.preprocess(solid([0, 255, 0]));

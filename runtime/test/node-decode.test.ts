@@ -284,6 +284,16 @@ describe('decodeImage: formats', () => {
     assertDecoded(image, 100, 100, 3);
   });
 
+  it('ensureAlpha gives RGBA for an image without alpha, with the same colours and alpha 255', async (t) => {
+    if (skipUnlessSupported(t, 'png')) return;
+    const bytes = await textured().png().toBuffer();
+    const rgb = await decodeImage(bytes);
+    const rgba = await decodeImage(bytes, { ensureAlpha: true });
+    assertDecoded(rgb, 64, 48, 3);
+    assertDecoded(rgba, 64, 48, 4);
+    for (let y = 0; y < 48; y += 7) for (let x = 0; x < 64; x += 5) assert.deepEqual(pixel(rgba, x, y), pixel(rgb, x, y));
+  });
+
   it('feeds preprocess: decoded RGBA resizes to the contract', async (t) => {
     if (skipUnlessSupported(t, 'png')) return;
     const image = await decodeImage(await solid(30, 20, { r: 200, g: 100, b: 50, alpha: 1 }).png().toBuffer());

@@ -138,6 +138,20 @@ describe('resize: WebAssembly kernel', () => {
   });
 });
 
+describe('resize: bad calls', () => {
+  it('BAD CALL - data shorter than its size, 1 channel, zero output, a short table', () => {
+    const good = noise(8, 8, 3, 3);
+    // Too short: without the check the kernel would read the previous image left in its memory.
+    assert.throws(() => resizeRgbWasm({ ...good, data: new Uint8Array(10) }, 4, 4), { name: 'RangeError', message: /8x8x3 = 192 bytes.*got 10/ });
+    assert.throws(() => resizeRgbWasm({ ...good, channels: 1 as 3 }, 4, 4), { name: 'RangeError', message: /3 or 4 channels; got 1/ });
+    assert.throws(() => resizeRgbWasm(good, 0, 4), { name: 'RangeError', message: /Output width and height .* got 0x4/ });
+    assert.throws(() => resizeRgbWasm({ ...good, width: 2.5 }, 4, 4), { name: 'RangeError', message: /got 2.5x8/ });
+    assert.throws(() => resizeNormalizeRgbWasm(good, 4, 4, new Float32Array(10)), { name: 'RangeError', message: /768 floats/ });
+    assert.throws(() => resizeRgbJs({ src: new Uint8Array(10), width: 8, height: 8, stride: 3, offsets: [0, 1, 2] }, 4, 4), { name: 'RangeError', message: /needs 192/ });
+    assert.throws(() => resizeRgbJs({ src: good.data, width: 8, height: 8, stride: 3, offsets: [0, 1, 3] }, 4, 4), { name: 'RangeError', message: /stride 3 and offsets 0, 1, 3/ });
+  });
+});
+
 describe('resize: committed WebAssembly', () => {
   it('src/wasm/resize-bytes.ts is resize.wat compiled by scripts/build-wasm.mjs', () => {
     const script = fileURLToPath(new URL('../../scripts/build-wasm.mjs', import.meta.url));

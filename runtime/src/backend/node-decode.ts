@@ -14,6 +14,11 @@ export interface DecodeOptions {
   maxPixels?: number;
   /** Name used in error messages for byte inputs. Default "buffer (N bytes)". */
   name?: string;
+  /**
+   * Always return RGBA (opaque alpha added to images without one), e.g. for an ImageData. Default
+   * false: RGB for images without alpha, which preprocess.ts reads as it would the opaque RGBA, faster.
+   */
+  ensureAlpha?: boolean;
 }
 
 /**
@@ -34,9 +39,9 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeOpt
   if (typeof input !== 'string' && input.byteLength === 0) throw new ImageDecodeError(name, 'the input is empty');
   try {
     // ignoreIcc: the contract's colorProfile 'ignore' (samples as stored, as browsers give them).
-    const { data, info } = await sharp(input, { limitInputPixels: maxPixels, failOn: 'warning', ignoreIcc: true })
-      .rotate()
-      .toColourspace('srgb')
+    let image = sharp(input, { limitInputPixels: maxPixels, failOn: 'warning', ignoreIcc: true }).rotate().toColourspace('srgb');
+    if (options.ensureAlpha) image = image.ensureAlpha();
+    const { data, info } = await image
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
     const channels = info.channels;

@@ -25,8 +25,8 @@ export interface NodePlatformOptions {
   threads?: number;
   /**
    * Let the session's idle threads spin-wait for the next run (onnxruntime's default). Default false:
-   * after a run they would spin for tens of milliseconds on the cores that decode the next images;
-   * classify() on 16 JPEGs measured 1.40-1.45x a bare run without spinning, 1.52-1.61x with it.
+   * after a run they would spin for tens of milliseconds on the cores that decode the next images
+   * (`npm run bench` compares classify() with and without it: docs/benchmarks.md).
    */
   spinning?: boolean;
   /** Largest decoded image in pixels. Default 100 MP. */
@@ -72,6 +72,9 @@ export function nodePlatform(options: NodePlatformOptions = {}): Platform<NodeIm
   if (!Number.isInteger(maxBytes) || maxBytes < 1) throw new RangeError(`"maxBytes" must be a positive integer; got ${String(options.maxBytes)}.`);
   if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) {
     throw new RangeError(`"threads" must be a positive integer; got ${String(options.threads)}.`);
+  }
+  if (options.spinning !== undefined && typeof options.spinning !== 'boolean') {
+    throw new RangeError(`"spinning" must be true or false; got ${String(options.spinning)}.`);
   }
   checkProviders(options.executionProviders, NODE_PROVIDERS);
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;

@@ -11,7 +11,11 @@ import { decodeImage } from '@pets/runtime/node-decode';
 import { normalize, preprocess } from '@pets/runtime/preprocess';
 import { resizeRgbJs, wasmResizeAvailable } from '@pets/runtime/resize';
 import { decodeModel, encodeModel } from '@pets/export';
-import { measure, measureSideBySide, perUnit, type Timing } from './stats.js';
+import { existsSync } from 'node:fs';
+import { CHROMIUM_PATH, openBrowserRuntime } from '../parity/browser.js';
+
+export { CHROMIUM_PATH };
+import { measure, measureSideBySide, perUnit, summarize, type Timing } from './stats.js';
 
 export interface Row {
   group: string;
@@ -102,8 +106,32 @@ export async function inferenceRows(modelBytes: Uint8Array, size: number, photos
   );
   rows.push({ group: 'classify', name: '16 real JPEGs decoded + preprocessed at once (all cores)', perImage: allCores, note: `${((allCores.median / bare.median) * 100).toFixed(0)}% of bare session.run per image` });
   await Promise.all([classifier.dispose(), spinning.dispose()]);
+  rows.push(...(await browserRows(modelBytes, photo500x375)));
   await Promise.all([ours.release(), reference.release(), web.release()]);
   return rows;
+}
+
+/**
+ * The same photo in headless Chromium through the web entry: createImageBitmap decoding, the
+ * WebAssembly resize, and onnxruntime-web's wasm provider (1 thread: the page is not cross-origin
+ * isolated) as the inference it is compared with. No rows without Chromium.
+ */
+async function browserRows(modelBytes: Uint8Array, photo: string): Promise<Row[]> {
+  if (!existsSync(CHROMIUM_PATH)) return [];
+  const browser = await openBrowserRuntime(modelBytes);
+  try {
+    const r = await browser.benchPreprocess(photo, 31);
+    const [total, prep, infer] = [summarize(r.total), summarize(r.preprocess), summarize(r.infer)];
+    const ofInfer = (t: Timing) => `${((t.median / infer.median) * 100).toFixed(1)}% of the browser's batch-1 inference`;
+    const kernel = r.kernel ? 'WebAssembly SIMD' : 'JavaScript: no WebAssembly SIMD';
+    return [
+      { group: 'browser', name: `Chromium: onnxruntime-web ${r.executionProvider} (1 thread), exported model3, batch 1`, perImage: infer },
+      { group: 'browser', name: 'Chromium: decode (createImageBitmap) + resize + normalize the 500x375 JPEG', perImage: total, note: ofInfer(total) },
+      { group: 'browser', name: `Chromium: resize + normalize it, decoded (${kernel})`, perImage: prep, note: ofInfer(prep) },
+    ];
+  } finally {
+    await browser.close();
+  }
 }
 
 export const photoPath = (sample: string, name: string) => join(sample, 'images', name);

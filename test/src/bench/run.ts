@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { inferenceRows, photoPath, type Row } from './inference.js';
+import { CHROMIUM_PATH, inferenceRows, photoPath, type Row } from './inference.js';
 import { matmulPeak } from './matmul-peak.js';
 import { summarize } from './stats.js';
 import { DEFAULT_IMAGE_SIZE as FULL } from '@pets/runtime/contract';
@@ -107,6 +107,14 @@ const prep = (find('decode a 500x375 JPEG')?.perImage.median ?? NaN) + (find('re
 const infer1 = find('onnxruntime-node CPU, exported model3, batch 1')?.perImage.median ?? NaN;
 const allCores = find('16 real JPEGs decoded + preprocessed at once')?.note ?? 'not measured';
 targets.push({ target: `decode + resize + normalize of a 500x375 JPEG: <= 15% of batch-1 inference at ${FULL}`, measured: `${((prep / infer1) * 100).toFixed(0)}% (${fmtNum(prep)} of ${fmtNum(infer1)} ms); on all cores ${allCores}`, met: prep / infer1 <= 0.15 });
+const inBrowser = find('Chromium: decode (createImageBitmap)');
+const browserInfer = find('Chromium: onnxruntime-web');
+if (!inBrowser || !browserInfer) {
+  skipped.push(`Chromium rows: no Chromium at ${CHROMIUM_PATH} (apt-get install chromium, or set PETS_CHROMIUM)`);
+} else {
+  const share = inBrowser.perImage.median / browserInfer.perImage.median;
+  targets.push({ target: `the same in Chromium: <= 15% of onnxruntime-web's batch-1 inference (${browserInfer.name.replace(/^Chromium: /, '')})`, measured: `${(share * 100).toFixed(1)}% (${fmtNum(inBrowser.perImage.median)} of ${fmtNum(browserInfer.perImage.median)} ms)`, met: share <= 0.15 });
+}
 
 const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, date: new Date().toISOString() };
 const fmt = fmtNum;

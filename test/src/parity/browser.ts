@@ -34,6 +34,24 @@ window.petsResize = (data, width, height, channels, outW, outH) => {
   const out = resizeRgbWasm({ data: Uint8Array.from(data), width, height, channels }, outW, outH);
   return { kernel: wasmResizeAvailable(), bytes: out ? Array.from(out) : null };
 };
+window.petsBenchPreprocess = async (name, runs) => {
+  const c = await classifier('wasm');
+  const blob = await (await fetch('/images/' + encodeURIComponent(name))).blob();
+  // Decoded once here, as the runtime's web backend decodes, to time resize + normalize alone.
+  const bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none', imageOrientation: 'from-image' });
+  const context = new OffscreenCanvas(bitmap.width, bitmap.height).getContext('2d', { willReadFrequently: true });
+  context.drawImage(bitmap, 0, 0);
+  const imageData = context.getImageData(0, 0, bitmap.width, bitmap.height, { colorSpace: 'srgb' });
+  const x = await c.preprocess(blob);
+  const time = async (f) => {
+    for (let i = 0; i < 3; i++) await f();
+    const t = [];
+    for (let i = 0; i < runs; i++) { const s = performance.now(); await f(); t.push(performance.now() - s); }
+    return t;
+  };
+  return { kernel: wasmResizeAvailable(), executionProvider: c.info.executionProvider,
+    total: await time(() => c.preprocess(blob)), preprocess: await time(() => c.preprocess(imageData)), infer: await time(() => c.infer(x)) };
+};
 window.petsClassifyFile = async (ep, name) => {
   const c = await classifier(ep);
   const blob = await (await fetch('/images/' + encodeURIComponent(name))).blob();
@@ -51,6 +69,12 @@ export interface BrowserRuntime {
   infer(ep: 'webgpu' | 'wasm', x: Float32Array, count: number, chunk?: number): Promise<{ probabilities: Float32Array; logits: Float32Array | null; executionProvider: string; reason: string | null }>;
   /** Decodes and classifies an image file in the browser (createImageBitmap); full probability vector. */
   classifyFile(ep: 'webgpu' | 'wasm', path: string): Promise<Float32Array>;
+  /**
+   * Times, in the page, for one image file: decode + resize + normalize (`total`), resize + normalize of
+   * the decoded pixels (`preprocess`) and a batch-1 run on onnxruntime-web's wasm provider (`infer`);
+   * milliseconds per run.
+   */
+  benchPreprocess(path: string, runs: number): Promise<{ kernel: boolean; executionProvider: string; total: number[]; preprocess: number[]; infer: number[] }>;
   /** The runtime's WebAssembly resize in the page: whether the kernel runs there, and its output (null without it). */
   resize(pixels: { data: Uint8Array; width: number; height: number; channels: 3 | 4 }, outW: number, outH: number): Promise<{ kernel: boolean; bytes: Uint8Array | null }>;
   close(): Promise<void>;
@@ -128,6 +152,12 @@ export async function openBrowserRuntime(model: Uint8Array, options: { webgpu?: 
         images.set(name, path);
         const p = await page.evaluate(([e, n]) => (window as unknown as { petsClassifyFile: (e: string, n: string) => Promise<number[]> }).petsClassifyFile(e, n), [ep, name] as const);
         return Float32Array.from(p);
+      },
+      async benchPreprocess(path, runs) {
+        const name = `${images.size}-${path.split('/').pop()}`;
+        images.set(name, path);
+        type Result = Awaited<ReturnType<BrowserRuntime['benchPreprocess']>>;
+        return page.evaluate(([n, r]) => (window as unknown as { petsBenchPreprocess: (n: string, r: number) => Promise<Result> }).petsBenchPreprocess(n, r), [name, runs] as const);
       },
       async resize(pixels, outW, outH) {
         type Resize = (d: number[], w: number, h: number, c: number, ow: number, oh: number) => { kernel: boolean; bytes: number[] | null };

@@ -67,9 +67,9 @@ function compositeRgb(pixels: DecodedPixels, background: readonly number[]): Flo
  * The samples the resize reads: opaque images are read in place (alpha skipped, gray repeated),
  * which gives the same values as compositing them, without a copy.
  */
-function rgbSource(pixels: DecodedPixels, background: readonly number[]): RgbSource {
+function rgbSource(pixels: DecodedPixels, opaque: boolean, background: readonly number[]): RgbSource {
   const { width, height } = pixels;
-  if (!isOpaque(pixels)) return { src: compositeRgb(pixels, background), width, height, stride: 3, offsets: [0, 1, 2] };
+  if (!opaque) return { src: compositeRgb(pixels, background), width, height, stride: 3, offsets: [0, 1, 2] };
   const gray = pixels.channels < 3;
   return { src: pixels.data, width, height, stride: pixels.channels, offsets: gray ? [0, 0, 0] : [0, 1, 2] };
 }
@@ -81,16 +81,21 @@ function rgbSource(pixels: DecodedPixels, background: readonly number[]): RgbSou
  */
 export function resizeToContract(pixels: DecodedPixels, contract: ModelContract): ModelPixels {
   checkDecodedPixels(pixels);
+  return resizeChecked(pixels, isOpaque(pixels), contract);
+}
+
+/** resizeToContract() for checked pixels whose opacity is known (the alpha scan is done once). */
+function resizeChecked(pixels: DecodedPixels, opaque: boolean, contract: ModelContract): ModelPixels {
   const { width: outW, height: outH } = contract.imageSize;
-  const rgb = opaqueRgb(pixels);
-  const data = (rgb && resizeRgbWasm(rgb, outW, outH)) ?? resizeRgbJs(rgbSource(pixels, contract.alphaBackground), outW, outH);
+  const rgb = kernelPixels(pixels, opaque);
+  const data = (rgb && resizeRgbWasm(rgb, outW, outH)) ?? resizeRgbJs(rgbSource(pixels, opaque, contract.alphaBackground), outW, outH);
   return { data, width: outW, height: outH };
 }
 
 /** The pixels as the WebAssembly kernel takes them (opaque 8-bit RGB or RGBA), or null. */
-function opaqueRgb(pixels: DecodedPixels): RgbPixels | null {
+function kernelPixels(pixels: DecodedPixels, opaque: boolean): RgbPixels | null {
   const { channels } = pixels;
-  return (channels === 3 || channels === 4) && isOpaque(pixels) ? { ...pixels, channels } : null;
+  return opaque && (channels === 3 || channels === 4) ? { ...pixels, channels } : null;
 }
 
 /** The contract's normalization of each 8-bit value, per channel: float32 [3 * 256]. */
@@ -141,7 +146,8 @@ export function normalize(
 /** Decoded pixels -> the Float32Array fed to the model for one image ([H, W, 3], NHWC). */
 export function preprocess(pixels: DecodedPixels, contract: ModelContract): Float32Array {
   checkDecodedPixels(pixels);
-  const rgb = opaqueRgb(pixels);
+  const opaque = isOpaque(pixels);
+  const rgb = kernelPixels(pixels, opaque);
   const { width, height } = contract.imageSize;
-  return (rgb && resizeNormalizeRgbWasm(rgb, width, height, normalizationTable(contract))) ?? normalize(resizeToContract(pixels, contract).data, contract);
+  return (rgb && resizeNormalizeRgbWasm(rgb, width, height, normalizationTable(contract))) ?? normalize(resizeChecked(pixels, opaque, contract).data, contract);
 }

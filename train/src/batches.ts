@@ -9,9 +9,9 @@ import type { Rng } from './util/random.js';
 export type PixelSource = (indices: number[]) => Promise<Uint8Array[]>;
 
 export interface Batch {
-  /** [n, H, W, 3] normalized input. */
+  /** [n, H, W, 3] normalized input (or [n, F] cached features). */
   x: Float32Array;
-  shape: [number, number, number, number];
+  shape: number[];
   /** Class index per image. */
   labels: Int32Array;
 }
@@ -39,6 +39,18 @@ export async function makeBatch(args: BatchArgs): Promise<Batch> {
   });
   const labels = Int32Array.from(indices, (index) => args.labels[index]);
   return { x, shape, labels };
+}
+
+/** Gives the model input of dataset items by position in the loaded list (images, or cached features). */
+export type BatchSource = (indices: number[]) => Promise<Batch>;
+
+/** Batches of precomputed rows (e.g. a frozen backbone's features): rows[i] is item i's input. */
+export function rowBatches(rows: Float32Array, width: number, labels: ArrayLike<number>): BatchSource {
+  return async (indices) => {
+    const x = new Float32Array(indices.length * width);
+    indices.forEach((item, i) => x.set(rows.subarray(item * width, (item + 1) * width), i * width));
+    return { x, shape: [indices.length, width], labels: Int32Array.from(indices, (index) => labels[index]) };
+  };
 }
 
 /** Splits 0..n-1 (in the given order) into consecutive batches of at most batchSize. */

@@ -1,7 +1,7 @@
 // Evaluation of a model on a split: loss, accuracy, per-class accuracy and the confusion matrix.
 import type { ModelContract } from '@pets/runtime/contract';
 import { tf, type LayersModel, type Tensor } from './backend/tf.js';
-import { batchIndices, makeBatch, type PixelSource } from './batches.js';
+import { batchIndices, makeBatch, type BatchSource, type PixelSource } from './batches.js';
 
 /** Probabilities are clipped to [EPSILON, 1] before the log, as Keras' categorical cross-entropy does. */
 const EPSILON = 1e-7;
@@ -33,6 +33,8 @@ export interface EvaluateArgs {
   labels: ArrayLike<number>;
   contract: ModelContract;
   batchSize: number;
+  /** Inputs other than the pixels' (a transfer head evaluated on cached features). Default: makeBatch from pixels. */
+  batches?: BatchSource;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -44,8 +46,8 @@ export async function evaluateModel(args: EvaluateArgs): Promise<EvaluationResul
   let lossSum = 0;
   const order = Array.from({ length: args.labels.length }, (_, i) => i);
   for (const indices of batchIndices(order, args.batchSize)) {
-    const batch = await makeBatch({ indices, labels: args.labels, pixels: args.pixels, contract });
-    const probs = tf.tidy(() => (args.model.predict(tf.tensor4d(batch.x, batch.shape)) as Tensor).dataSync());
+    const batch = args.batches ? await args.batches(indices) : await makeBatch({ indices, labels: args.labels, pixels: args.pixels, contract });
+    const probs = tf.tidy(() => (args.model.predict(tf.tensor(batch.x, batch.shape)) as Tensor).dataSync());
     for (let i = 0; i < indices.length; i++) {
       const row = probs.subarray(i * classes, (i + 1) * classes);
       let predicted = 0;

@@ -4,7 +4,7 @@
 import type { ModelContract } from '@pets/runtime/contract';
 import { tf, type LayersModel, type Optimizer, type Scalar, type Tensor, type Variable } from './backend/tf.js';
 import type { AugmentConfig } from './augment.js';
-import { batchIndices, makeBatch, type Batch, type PixelSource } from './batches.js';
+import { batchIndices, makeBatch, type Batch, type BatchSource, type PixelSource } from './batches.js';
 import { createRng, deriveSeed } from './util/random.js';
 
 /** Seeds derived per epoch, so a run resumed at an epoch boundary draws exactly what it would have. */
@@ -39,7 +39,7 @@ function gradientPass(logits: LayersModel, variables: Variable[], batch: Batch, 
     const [n, ...image] = batch.shape;
     const perImage = batch.x.length / n;
     const whole = start === 0 && end === n;
-    const x = tf.tensor4d(whole ? batch.x : batch.x.subarray(start * perImage, end * perImage), [end - start, ...image] as typeof batch.shape);
+    const x = tf.tensor(whole ? batch.x : batch.x.subarray(start * perImage, end * perImage), [end - start, ...image]);
     const labels = tf.tensor1d(whole ? batch.labels : batch.labels.subarray(start, end), 'int32');
     let out: Tensor | undefined;
     const { value, grads } = tf.variableGrads(() => {
@@ -131,6 +131,8 @@ export interface EpochArgs {
   /** Images per forward and backward pass (StepOptions.microBatch). Default: the whole batch. */
   microBatch?: number;
   augment: AugmentConfig | null;
+  /** Inputs other than the pixels' (a transfer head trained on cached features). Default: makeBatch from pixels. */
+  batches?: BatchSource;
   onStep?: (step: number, steps: number, running: { loss: number; accuracy: number }) => void;
 }
 
@@ -149,7 +151,7 @@ export async function trainEpoch(args: EpochArgs): Promise<{ loss: number; accur
   let correct = 0;
   let seen = 0;
   for (const [step, indices] of batches.entries()) {
-    const batch = await makeBatch({
+    const batch = args.batches ? await args.batches(indices) : await makeBatch({
       indices,
       labels: args.labels,
       pixels: args.pixels,

@@ -5,10 +5,18 @@ import { tfl, type Layer, type LayersModel } from './backend/tf.js';
 import type { AugmentConfig } from './augment.js';
 import { DEFAULT_AUGMENT } from './augment.js';
 
-export const PRESET_NAMES = ['model1', 'model2', 'model3', 'model4', 'model5'] as const;
+/** The reference study's models, trained from scratch. */
+export const REFERENCE_PRESETS = ['model1', 'model2', 'model3', 'model4', 'model5'] as const;
+/** Transfer learning: a pretrained backbone with a new head (train/src/transfer/). */
+export const TRANSFER_PRESETS = ['mobilenet', 'darknet'] as const;
+export const PRESET_NAMES = [...TRANSFER_PRESETS, ...REFERENCE_PRESETS] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
-export const ARCHITECTURES = ['plain-cnn', 'bn-gap-cnn'] as const;
+/** The preset pets-train uses when none is given: the transfer preset that scored best (docs/transfer.md). */
+export const DEFAULT_PRESET: PresetName = 'mobilenet';
+export const ARCHITECTURES = ['plain-cnn', 'bn-gap-cnn', 'transfer'] as const;
 export type Architecture = (typeof ARCHITECTURES)[number];
+/** The architectures buildModel() builds from scratch. */
+export type ScratchArchitecture = Exclude<Architecture, 'transfer'>;
 
 /** Everything a preset fixes; each field has a matching pets-train flag. */
 export interface PresetConfig {
@@ -24,11 +32,17 @@ export interface PresetConfig {
   batchSize: number;
   /** Input side in pixels. */
   imageSize: number;
-  /** Maximum epochs. */
+  /** Maximum epochs (transfer: of stage 1, the head on a frozen backbone). */
   epochs: number;
+  /** transfer: the backbone, a known name, a model.json path or URL; null for the reference presets. */
+  backbone: string | null;
+  /** transfer: epochs of stage 2, fine-tuning the top of the backbone; 0 for none. */
+  fineTuneEpochs: number;
 }
 
-const BASE = { learningRate: 1e-3, batchSize: 32, imageSize: DEFAULT_IMAGE_SIZE, epochs: 50 };
+const BASE = { learningRate: 1e-3, batchSize: 32, imageSize: DEFAULT_IMAGE_SIZE, epochs: 50, backbone: null, fineTuneEpochs: 0 };
+// Transfer heads train on features computed once per image (no augmentation), so epochs cost little.
+const TRANSFER = { ...BASE, architecture: 'transfer', dropout: 0.2, augment: null, epochs: 30 } as const;
 
 export const PRESETS: Record<PresetName, PresetConfig> = {
   model1: { ...BASE, architecture: 'plain-cnn', dropout: 0, augment: null },
@@ -36,7 +50,11 @@ export const PRESETS: Record<PresetName, PresetConfig> = {
   model3: { ...BASE, architecture: 'bn-gap-cnn', dropout: 0.5, augment: null },
   model4: { ...BASE, architecture: 'bn-gap-cnn', dropout: 0.5, augment: DEFAULT_AUGMENT },
   model5: { ...BASE, architecture: 'bn-gap-cnn', dropout: 0.5, augment: DEFAULT_AUGMENT, learningRate: 3e-4 },
+  mobilenet: { ...TRANSFER, backbone: 'mobilenet_v1_0.75_224' },
+  darknet: { ...TRANSFER, backbone: 'darknet-tiny' },
 };
+
+export const isTransferPreset = (name: string): boolean => (TRANSFER_PRESETS as readonly string[]).includes(name);
 
 export function presetConfig(name: string): PresetConfig {
   if (!(PRESET_NAMES as readonly string[]).includes(name)) {
@@ -61,7 +79,9 @@ export class ImageSizeError extends RangeError {
 }
 
 /** Spatial side after each downsampling step (TF rules: 'same' conv ceil(s/stride), valid pool floor(s/2)). */
-export function checkImageSize(spec: Pick<ModelSpec, 'architecture' | 'imageSize'>): void {
+export function checkImageSize(spec: { architecture: Architecture; imageSize: number }): void {
+  // A transfer model's size is checked against its backbone when the backbone loads.
+  if (spec.architecture === 'transfer') return;
   const pools = spec.architecture === 'plain-cnn' ? 2 : 3;
   let side = Math.ceil(spec.imageSize / 2);
   for (let i = 0; i < pools; i++) side = Math.floor(side / 2);
@@ -81,6 +101,9 @@ export function checkImageSize(spec: Pick<ModelSpec, 'architecture' | 'imageSize
 
 /** The layer stack of an architecture; names are stable (export and parity refer to them). */
 export function buildModel(spec: ModelSpec): LayersModel {
+  if (spec.architecture === 'transfer') {
+    throw new TypeError('A transfer model is built from its backbone (train/src/transfer/), not by buildModel().');
+  }
   checkImageSize(spec);
   let layerIndex = 0;
   const init = () => tfl.initializers.glorotUniform({ seed: spec.seed * 1000 + layerIndex++ });

@@ -73,7 +73,7 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 function predict(model: LayersModel, b: Batch): Float32Array {
-  return tf.tidy(() => (model.predict(tf.tensor4d(b.x, b.shape)) as Tensor).dataSync() as Float32Array);
+  return tf.tidy(() => (model.predict(tf.tensor(b.x, b.shape)) as Tensor).dataSync() as Float32Array);
 }
 
 async function rejectsWithCheckpointError(dir: string, pattern: RegExp): Promise<void> {

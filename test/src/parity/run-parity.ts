@@ -129,7 +129,7 @@ export async function runParity(options: ParityOptions): Promise<ParityReport> {
       const indices = Array.from({ length: Math.min(CHUNK, names.length - first) }, (_, i) => first + i);
       const batch = await makeBatch({ indices, labels, pixels: splits[split].pixels, contract: reference.contract });
       const [p, l] = tf.tidy(() => {
-        const x = tf.tensor4d(batch.x, batch.shape);
+        const x = tf.tensor(batch.x, batch.shape);
         return [(reference.model.predict(x) as Tensor).dataSync() as Float32Array, (logits.predict(x) as Tensor).dataSync() as Float32Array];
       });
       ref.push({ probabilities: p, logits: l });

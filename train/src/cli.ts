@@ -2,6 +2,7 @@
 // top level turns errors into messages and exit codes.
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import * as backbonesCommand from './commands/backbones.js';
 import * as evaluateCommand from './commands/evaluate.js';
 import * as summaryCommand from './commands/summary.js';
 import * as trainCommand from './commands/train.js';
@@ -14,6 +15,7 @@ try {
     .command(trainCommand)
     .command(summaryCommand)
     .command(evaluateCommand)
+    .command(backbonesCommand)
     .strict()
     .help()
     .alias('h', 'help')

@@ -6,4 +6,5 @@ export const TRAIN_USER_ERRORS = [
   'BackendUnavailableError',
   'ImageSizeError',
   'BatchMemoryError',
+  'BackboneError',
 ];

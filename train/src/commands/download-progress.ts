@@ -1,0 +1,36 @@
+// Renders backbone download progress on stderr: one bar over all bytes with an ETA, in the style of the
+// training progress bars. Pass downloadProgressPrinter() as resolveBackbone's onProgress.
+import cliProgress from 'cli-progress';
+import type { DownloadProgress } from '../backbones/index.js';
+
+const MB = 1024 * 1024;
+
+/** A fresh printer for one download; it draws nothing for a cached or local backbone (no events). */
+export function downloadProgressPrinter(label = 'downloading backbone'): (progress: DownloadProgress) => void {
+  const interactive = Boolean(process.stderr.isTTY);
+  let bar: cliProgress.SingleBar | undefined;
+  let done = false;
+  return (p) => {
+    if (done || p.bytesTotal === null) return;
+    const mb = (n: number) => (n / MB).toFixed(1);
+    if (!bar) {
+      bar = new cliProgress.SingleBar(
+        {
+          format: `${label} |{bar}| {percentage}% | {mbDone}/{mbTotal} MB | file {filesDone}/{filesTotal} | ETA {eta_formatted}`,
+          stream: process.stderr,
+          hideCursor: interactive,
+          noTTYOutput: !interactive,
+          notTTYSchedule: 10_000,
+          etaBuffer: 50,
+        },
+        cliProgress.Presets.shades_classic,
+      );
+      bar.start(p.bytesTotal, 0, { mbDone: mb(0), mbTotal: mb(p.bytesTotal), filesDone: p.filesDone, filesTotal: p.filesTotal });
+    }
+    bar.update(Math.min(p.bytesDone, p.bytesTotal), { mbDone: mb(p.bytesDone), mbTotal: mb(p.bytesTotal), filesDone: p.filesDone, filesTotal: p.filesTotal });
+    if (p.filesDone === p.filesTotal) {
+      bar.stop();
+      done = true;
+    }
+  };
+}

@@ -8,32 +8,17 @@ export class UnsupportedLayerError extends Error {
   /** The layer's name in the model. */
   readonly layerName: string;
 
-  constructor(className: string, layerName: string, reason?: string) {
+  /** `supported`: the classes to list when the class itself has no translation (no `reason`). */
+  constructor(className: string, layerName: string, reason?: string, supported?: readonly string[]) {
     super(
       reason
         ? `Layer "${layerName}" (${className}) cannot be exported: ${reason}.`
-        : `Layer "${layerName}" has class ${className}, which pets-export cannot translate to ONNX. Supported: ${SUPPORTED_LAYERS.join(', ')}.`,
+        : `Layer "${layerName}" has class ${className}, which pets-export cannot translate to ONNX.${supported ? ` Supported: ${supported.join(', ')}.` : ''}`,
     );
     this.className = className;
     this.layerName = layerName;
   }
 }
-
-/** Layer classes with an ONNX translation (see onnx/layers/). */
-export const SUPPORTED_LAYERS = [
-  'InputLayer',
-  'Conv2D',
-  'BatchNormalization',
-  'Activation',
-  'ReLU',
-  'Softmax',
-  'MaxPooling2D',
-  'AveragePooling2D',
-  'GlobalAveragePooling2D',
-  'Flatten',
-  'Dense',
-  'Dropout',
-] as const;
 
 /** A problem with the run, the output path or the model's shape; the message says what to do. */
 export class ExportError extends Error {

@@ -1,11 +1,14 @@
 // exportModel(): a tfjs Layers model (Sequential or functional) and its input contract -> ONNX bytes.
-// Walks the layers in topological order, converts each (onnx/layers/), folds BatchNormalization into the
-// Conv before it, and ends with the graph outputs every pets model has: probabilities and logits.
+// Walks the layers in topological order (nested models flattened, onnx/model-graph.ts), converts each
+// (onnx/layers/), folds BatchNormalization into the Conv before it, and ends with the graph outputs every
+// pets model has: probabilities and logits.
 import { checkOutputWidth, ModelContractError, ONNX_METADATA_KEYS, ONNX_NAMES, serializeContract, type ModelContract } from '@pets/runtime/contract';
-import type { Layer, LayersModel, SymbolicTensor } from '@pets/train/tfjs';
-import { ExportError, UnsupportedLayerError } from './errors.js';
+import type { Layer, LayersModel } from '@pets/train/tfjs';
+import { checkLayerGraph } from './check-exportable.js';
+import { ExportError } from './errors.js';
 import { GraphBuilder, attr, type Value } from './onnx/graph-builder.js';
-import { batchNormParams, checkSupported, convertLayer, type LayerContext, type LayerWeight } from './onnx/layers/index.js';
+import { batchNormParams, convertLayer, type LayerContext, type LayerWeight } from './onnx/layers/index.js';
+import { layerGraph, type LayerGraph } from './onnx/model-graph.js';
 import { findSoftmaxHead } from './onnx/model-head.js';
 import { checkOpset, DEFAULT_OPSET } from './onnx/opset.js';
 import { encodeModel } from './onnx/schema.js';
@@ -19,7 +22,7 @@ export interface ExportModelOptions {
   opset?: number;
   /** Weights and compute in float16; the input and outputs stay float32 (Cast nodes). Default false. */
   fp16?: boolean;
-  /** Fold each BatchNormalization into the Conv before it. Default true. */
+  /** Fold each BatchNormalization into the Conv2D or DepthwiseConv2D before it. Default true. */
   foldBatchNorm?: boolean;
   /** JSON-able provenance stored under ONNX_METADATA_KEYS.provenance. Default none. */
   provenance?: Record<string, unknown>;
@@ -36,19 +39,6 @@ export interface ExportedModel {
   parameters: number;
 }
 
-/** The symbolic inputs of a layer called exactly once (shared layers are not supported). */
-function inputsOf(layer: Layer): SymbolicTensor[] {
-  if (layer.inboundNodes.length !== 1) {
-    throw new UnsupportedLayerError(layer.getClassName(), layer.name, `it is called ${layer.inboundNodes.length} times (shared layers are not supported)`);
-  }
-  const input = layer.input as SymbolicTensor | SymbolicTensor[];
-  return Array.isArray(input) ? input : [input];
-}
-
-function outputOf(layer: Layer): SymbolicTensor {
-  return layer.output as SymbolicTensor;
-}
-
 function layerWeights(layer: Layer): Map<string, LayerWeight> {
   // getWeights() hands out the layer's own variables: read them, never dispose them.
   const tensors = layer.getWeights();
@@ -57,18 +47,20 @@ function layerWeights(layer: Layer): Map<string, LayerWeight> {
   );
 }
 
-/** Conv2D layers (by name) whose output feeds only a BatchNormalization, which is then folded in. */
-function planBatchNormFolds(model: LayersModel): Map<string, Layer> {
+/** Layers whose output is one ONNX Conv's, per output channel: a BatchNormalization after them folds in. */
+const FOLDS_BATCH_NORM = new Set(['Conv2D', 'DepthwiseConv2D']);
+
+/** Convolutions without a fused activation whose output feeds only a BatchNormalization, which is then folded in. */
+function planBatchNormFolds(graph: LayerGraph): Map<Layer, Layer> {
   const consumers = new Map<number, number>();
-  for (const layer of model.layers) for (const t of inputsOf(layer)) consumers.set(t.id, (consumers.get(t.id) ?? 0) + 1);
-  const folds = new Map<string, Layer>();
-  for (const bn of model.layers) {
-    if (bn.getClassName() !== 'BatchNormalization') continue;
-    const conv = inputsOf(bn)[0].sourceLayer as Layer;
-    const out = outputOf(conv);
-    if (conv.getClassName() === 'Conv2D' && conv.getConfig().activation === 'linear' && consumers.get(out.id) === 1 && out.id !== model.outputs[0].id) {
-      folds.set(conv.name, bn);
-    }
+  for (const call of graph.calls) for (const id of call.inputs) consumers.set(id, (consumers.get(id) ?? 0) + 1);
+  const producers = new Map(graph.calls.map((call) => [call.output, call]));
+  const folds = new Map<Layer, Layer>();
+  for (const bn of graph.calls) {
+    if (bn.layer.getClassName() !== 'BatchNormalization') continue;
+    const conv = producers.get(bn.inputs[0]);
+    if (!conv || !FOLDS_BATCH_NORM.has(conv.layer.getClassName())) continue;
+    if (conv.layer.getConfig().activation === 'linear' && consumers.get(conv.output) === 1 && conv.output !== graph.output) folds.set(conv.layer, bn.layer);
   }
   return folds;
 }
@@ -96,42 +88,43 @@ export function exportModel(model: LayersModel, contract: ModelContract, options
   const opset = options.opset ?? DEFAULT_OPSET;
   checkOpset(opset);
   const fp16 = options.fp16 ?? false;
+  const graph = layerGraph(model);
   // Unsupported layers first: that is the most useful thing to hear about an unexportable model.
-  for (const layer of model.layers) if (layer.getClassName() !== 'InputLayer') checkSupported(layer.getClassName(), layer.name);
+  checkLayerGraph(graph);
   checkInput(model, contract);
-  const head = findSoftmaxHead(model);
-  checkOutputWidth(contract, outputOf(head.layer).shape[1] as number);
-  const folds = options.foldBatchNorm ?? true ? planBatchNormFolds(model) : new Map<string, Layer>();
-  const folded = new Set([...folds.values()].map((bn) => bn.name));
+  const head = findSoftmaxHead(model, graph);
+  checkOutputWidth(contract, (head.layer.outputShape as number[])[1]);
+  const folds = options.foldBatchNorm ?? true ? planBatchNormFolds(graph) : new Map<Layer, Layer>();
+  const folded = new Set(folds.values());
 
   const b = new GraphBuilder(Object.values(ONNX_NAMES));
   const { height, width } = contract.imageSize;
   let input: Value = { name: ONNX_NAMES.input, layout: 'nhwc', shape: [height, width, 3], elemType: DataType.FLOAT };
   if (fp16) input = b.cast(input, DataType.FLOAT16);
-  const values = new Map<number, Value>([[model.inputs[0].id, input]]);
+  const values = new Map<number, Value>([[graph.inputs[0], input]]);
   const context = (layer: Layer, inputs: Value[]): LayerContext => ({
     builder: b, layer, className: layer.getClassName(), config: layer.getConfig(), inputs, weights: layerWeights(layer),
   });
-  for (const layer of model.layers) {
-    if (layer.getClassName() === 'InputLayer' || (layer === head.layer && head.kind === 'layer')) continue;
-    const inputs = inputsOf(layer).map((t) => {
-      const value = values.get(t.id);
+  for (const call of graph.calls) {
+    const { layer } = call;
+    if (call === head.call && head.kind === 'layer') continue;
+    const inputs = call.inputs.map((id) => {
+      const value = values.get(id);
       if (!value) throw new Error(`Internal error: the input of layer ${layer.name} was not converted`);
       return value;
     });
-    if (folded.has(layer.name)) {
-      values.set(outputOf(layer).id, inputs[0]); // already applied by the Conv before it
+    if (folded.has(layer)) {
+      values.set(call.output, inputs[0]); // already applied by the Conv before it
       continue;
     }
     const ctx = context(layer, inputs);
-    const bn = folds.get(layer.name);
+    const bn = folds.get(layer);
     if (bn) ctx.foldBatchNorm = batchNormParams(context(bn, [inputs[0]]));
     if (layer === head.layer) ctx.activation = 'linear';
-    values.set(outputOf(layer).id, convertLayer(ctx));
+    values.set(call.output, convertLayer(ctx));
   }
 
-  const headInput = head.kind === 'layer' ? inputsOf(head.layer)[0] : outputOf(head.layer);
-  const logits = b.tfjsOrder(values.get(headInput.id) as Value);
+  const logits = b.tfjsOrder(values.get(head.kind === 'layer' ? head.call.inputs[0] : head.call.output) as Value);
   if (logits.layout !== 'flat') throw new ExportError(`The logits before "${head.layer.name}" are not [N, classes]; pets-export needs a 2-D softmax head.`);
   // The final softmax runs in float32 even in fp16 models: probabilities keep their precision.
   if (fp16) b.cast(logits, DataType.FLOAT, ONNX_NAMES.logits);

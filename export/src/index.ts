@@ -13,8 +13,11 @@ export type { VerificationInputs, InputOptions } from './verify/inputs.js';
 export { compareOutputs } from './verify/compare.js';
 export type { ParityMetrics } from './verify/compare.js';
 export { tfjsReference } from './verify/tfjs-reference.js';
-export { UnsupportedLayerError, ExportError, VerificationError, SUPPORTED_LAYERS } from './errors.js';
-export { SUPPORTED_ACTIVATIONS } from './onnx/layers/index.js';
+export { checkExportable } from './check-exportable.js';
+export { UnsupportedLayerError, ExportError, VerificationError } from './errors.js';
+export { SUPPORTED_ACTIVATIONS, SUPPORTED_LAYER_CLASSES } from './onnx/layers/index.js';
+/** @deprecated The same list as SUPPORTED_LAYER_CLASSES, under its former name. */
+export { SUPPORTED_LAYER_CLASSES as SUPPORTED_LAYERS } from './onnx/layers/index.js';
 export { MIN_OPSET, MAX_OPSET, DEFAULT_OPSET } from './onnx/opset.js';
 export { decodeModel, encodeModel } from './onnx/schema.js';
 export { DataType } from './onnx/types.js';

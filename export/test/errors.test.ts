@@ -27,7 +27,7 @@ describe('BAD CALL - unsupported models', () => {
       assert.equal(error.name, 'UnsupportedLayerError');
       assert.equal(error.className, 'LSTM');
       assert.equal(error.layerName, 'memory');
-      assert.match(error.message, /Layer "memory" has class LSTM.*Supported: InputLayer, Conv2D/);
+      assert.match(error.message, /Layer "memory" has class LSTM.*Supported: Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, DepthwiseConv2D, Dropout, Flatten, GlobalAveragePooling2D, LeakyReLU, MaxPooling2D, ReLU, Reshape, Softmax\.$/);
       return true;
     });
     model.dispose();

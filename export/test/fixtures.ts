@@ -1,11 +1,12 @@
-// What the export tests share: repository paths, preset models with random or briefly trained weights,
-// and running a model in tfjs and onnxruntime-node on the same inputs.
+// What the export tests share: repository paths, preset models with random or briefly trained weights, the
+// bundled backbones with pets' head, and running a model in tfjs and onnxruntime-node on the same inputs.
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createContract, type ModelContract } from '@pets/runtime/contract';
 import { buildModel, chooseBackend, createRng, loadDataset, logitsModel, PRESETS, trainStep, type PresetName } from '@pets/train';
-import { tf, type LayersModel, type Variable } from '@pets/train/tfjs';
+import { tf, tfl, type io, type LayersModel, type SymbolicTensor, type Variable } from '@pets/train/tfjs';
 import * as ort from 'onnxruntime-node';
 import { compareOutputs, randomInputs, tfjsReference, type ParityMetrics, type VerificationInputs } from '../src/index.js';
 
@@ -91,3 +92,42 @@ export async function parity(model: LayersModel, bytes: Uint8Array, inputs: Veri
 }
 
 export { randomInputs };
+
+/** The feature layer pets cuts each bundled backbone at (data/backbones/<name>/PROVENANCE.md). */
+export const BACKBONE_CUTS = { 'mobilenet_v1_0.75_224': 'conv_pw_13_relu', 'darknet-tiny': 'leaky_re_lu_15' } as const;
+export type BackboneName = keyof typeof BACKBONE_CUTS;
+
+/** A bundled backbone with its ImageNet weights, read from data/backbones/<name>/ (model.json and every shard). */
+export async function loadBackbone(name: BackboneName): Promise<LayersModel> {
+  const dir = join(REPO_ROOT, 'data', 'backbones', name);
+  const json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')) as {
+    modelTopology: object;
+    weightsManifest: { paths: string[]; weights: io.WeightsManifestEntry[] }[];
+  };
+  // Shards in manifest order hold the weights in manifest order: one buffer decodes them all.
+  const shards = await Promise.all(json.weightsManifest.flatMap((group) => group.paths).map((path) => readFile(join(dir, path))));
+  const weightData = new Uint8Array(Buffer.concat(shards)).buffer;
+  const weightSpecs = json.weightsManifest.flatMap((group) => group.weights);
+  return tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs, weightData }));
+}
+
+/**
+ * A backbone cut at `cut`, then pets' head (train/src/presets.ts names): GlobalAveragePooling2D, Dropout,
+ * Dense logits and a softmax, as one flat model. `logitScale` multiplies the Dense kernel, so that the
+ * probabilities are far from uniform and a difference in them shows.
+ */
+export function transferModel(backbone: LayersModel, cut: string, classes: number, logitScale = 1, seed = 3): LayersModel {
+  const trunk = tfl.model({ inputs: backbone.inputs, outputs: backbone.getLayer(cut).output as SymbolicTensor });
+  let x = tfl.layers.globalAveragePooling2d({ name: 'head_pool' }).apply(trunk.outputs[0]) as SymbolicTensor;
+  x = tfl.layers.dropout({ rate: 0.2, name: 'head_dropout' }).apply(x) as SymbolicTensor;
+  const dense = tfl.layers.dense({ units: classes, name: 'logits', kernelInitializer: tfl.initializers.glorotUniform({ seed }) });
+  x = dense.apply(x) as SymbolicTensor;
+  x = tfl.layers.activation({ activation: 'softmax', name: 'probs' }).apply(x) as SymbolicTensor;
+  const model = tfl.model({ inputs: trunk.inputs, outputs: x });
+  if (logitScale !== 1) {
+    const scaled = dense.getWeights().map((w, i) => (i === 0 ? tf.mul(w, logitScale) : tf.clone(w)));
+    dense.setWeights(scaled);
+    tf.dispose(scaled);
+  }
+  return model;
+}

@@ -6,7 +6,7 @@ import { AttributeType, DataType } from './types.js';
 
 /**
  * How a value's elements are laid out in ONNX, relative to the tfjs tensor it stands for:
- * - nhwc: as tfjs (only the model input, before its one Transpose);
+ * - nhwc: as tfjs (the model input, before its one Transpose, and a Reshape's [H, W, C] output);
  * - nchw: channels first, as ONNX Conv and pooling need;
  * - flat: [N, F], same element order as tfjs;
  * - flat-chw: [N, F] flattened from NCHW, so in C,H,W order where tfjs has H,W,C (see `chw`).

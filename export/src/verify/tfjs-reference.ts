@@ -1,5 +1,6 @@
 // What the tfjs model itself says for a batch: its probabilities and the logits before its softmax head.
-import { tf, tfl, type LayersModel, type SymbolicTensor, type Tensor } from '@pets/train/tfjs';
+import { tf, type LayersModel, type Tensor } from '@pets/train/tfjs';
+import { layerGraph, type LayerGraph } from '../onnx/model-graph.js';
 import { findSoftmaxHead } from '../onnx/model-head.js';
 
 export interface TfjsOutputs {
@@ -10,11 +11,26 @@ export interface TfjsOutputs {
 /** Images per tfjs call, to bound memory at 224x224. */
 const CHUNK = 8;
 
+/**
+ * The tensor `target` of the flattened graph for a batch: each layer applied in inference mode, nested models
+ * walked into (the logits of a head inside a nested model are no tensor of the outer model to predict).
+ */
+function runUntil(graph: LayerGraph, batch: Tensor, target: number): Tensor {
+  const values = new Map<number, Tensor>([[graph.inputs[0], batch]]);
+  for (const call of graph.calls) {
+    if (values.has(target)) break;
+    const inputs = call.inputs.map((id) => values.get(id) as Tensor);
+    values.set(call.output, call.layer.apply(inputs.length === 1 ? inputs[0] : inputs, { training: false }) as Tensor);
+  }
+  const value = values.get(target);
+  if (!value) throw new Error('Internal error: the logits were not computed');
+  return value;
+}
+
 /** Runs `model` on x ([n, H, W, 3]) in inference mode. */
 export function tfjsReference(model: LayersModel, x: Float32Array, shape: readonly number[]): TfjsOutputs {
-  const head = findSoftmaxHead(model);
-  // A model over the same layers whose output is the head's input (no weights are copied).
-  const trunk = tfl.model({ inputs: model.inputs, outputs: head.layer.input as SymbolicTensor });
+  const graph = layerGraph(model);
+  const head = findSoftmaxHead(model, graph);
   const [n, ...rest] = shape;
   const perImage = rest.reduce((a, b) => a * b, 1);
   const probabilities: number[] = [];
@@ -23,7 +39,7 @@ export function tfjsReference(model: LayersModel, x: Float32Array, shape: readon
     const count = Math.min(CHUNK, n - start);
     const [p, l] = tf.tidy(() => {
       const batch = tf.tensor(x.subarray(start * perImage, (start + count) * perImage), [count, ...rest]);
-      let hidden = trunk.predict(batch) as Tensor;
+      let hidden = runUntil(graph, batch, head.call.inputs[0]);
       if (head.kind === 'fused') {
         // The Dense's own matmul and bias, without its softmax.
         const [kernel, bias] = head.layer.getWeights();

@@ -1,7 +1,7 @@
-// Activations, fused (Conv2D/Dense `activation`) or as layers (Activation, ReLU, Softmax). Element-wise
+// Activations, fused (Conv2D/Dense `activation`) or as layers (Activation, ReLU, LeakyReLU, Softmax). Element-wise
 // activations keep their input's layout; Softmax runs over the channel axis, wherever the layout puts it.
 import { attr, type Value } from '../graph-builder.js';
-import { singleInput, unsupported, type LayerContext, type LayerConverter } from './context.js';
+import { singleInput, unsupported, type LayerContext, type LayerConverter, type LayerRef } from './context.js';
 
 /** tfjs activation names with a one-node ONNX equivalent. */
 export const SUPPORTED_ACTIVATIONS = ['linear', 'relu', 'relu6', 'elu', 'sigmoid', 'tanh', 'softplus', 'softsign', 'softmax'] as const;
@@ -22,13 +22,20 @@ export function softmax(ctx: LayerContext, value: Value, base: string): Value {
   return { ...value, name: ctx.builder.node('Softmax', [value.name], base, { axis: attr.int(axis) }) };
 }
 
+/** Throws UnsupportedLayerError for an activation name without a translation. */
+export function checkActivation(ref: LayerRef, activation: string): void {
+  if (!(SUPPORTED_ACTIVATIONS as readonly string[]).includes(activation)) {
+    unsupported(ref, `activation "${activation}" has no ONNX translation (supported: ${SUPPORTED_ACTIVATIONS.join(', ')})`);
+  }
+}
+
 /** Applies a tfjs activation by name; 'linear' returns the value unchanged. */
 export function applyActivation(ctx: LayerContext, value: Value, activation: string, base: string): Value {
+  checkActivation(ctx, activation);
   if (activation === 'linear') return value;
   if (activation === 'softmax') return softmax(ctx, value, base);
   if (activation === 'relu6') return clip(ctx, value, 0, 6, base);
   const op = ELEMENTWISE[activation];
-  if (!op) unsupported(ctx, `activation "${activation}" has no ONNX translation (supported: ${SUPPORTED_ACTIVATIONS.join(', ')})`);
   const attributes = op === 'Elu' ? { alpha: attr.float(1) } : undefined;
   return { ...value, name: ctx.builder.node(op, [value.name], base, attributes) };
 }
@@ -46,6 +53,13 @@ export const convertReLU: LayerConverter = (ctx) => {
   if (max === null || max === undefined) return applyActivation(ctx, input, 'relu', ctx.layer.name);
   if (typeof max !== 'number') unsupported(ctx, `maxValue ${JSON.stringify(max)}`);
   return clip(ctx, input, 0, max, ctx.layer.name);
+};
+
+export const convertLeakyReLU: LayerConverter = (ctx) => {
+  const input = singleInput(ctx);
+  const alpha = ctx.config.alpha ?? 0.3; // tfjs' default
+  if (typeof alpha !== 'number') unsupported(ctx, `alpha ${JSON.stringify(alpha)}`);
+  return { ...input, name: ctx.builder.node('LeakyRelu', [input.name], ctx.layer.name, { alpha: attr.float(alpha) }) };
 };
 
 export const convertSoftmax: LayerConverter = (ctx) => {

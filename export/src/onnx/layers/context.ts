@@ -19,16 +19,19 @@ export interface LayerContext {
   inputs: Value[];
   /** Weights by their short name: kernel, bias, gamma, beta, moving_mean, moving_variance. */
   weights: Map<string, LayerWeight>;
-  /** Conv2D only: the BatchNormalization that follows it, to fold in. */
+  /** Conv2D and DepthwiseConv2D only: the BatchNormalization that follows it, to fold in. */
   foldBatchNorm?: BatchNormParams;
   /** Replaces the configured activation (the softmax head is exported as 'linear' plus the final Softmax). */
   activation?: string;
 }
 
+/** What the checks that need no weights or shapes read: the layer, its class and its config. */
+export type LayerRef = Pick<LayerContext, 'layer' | 'className' | 'config'>;
+
 /** Converts one layer and returns its output value. */
 export type LayerConverter = (ctx: LayerContext) => Value;
 
-export function unsupported(ctx: LayerContext, reason: string): never {
+export function unsupported(ctx: LayerRef, reason: string): never {
   throw new UnsupportedLayerError(ctx.className, ctx.layer.name, reason);
 }
 
@@ -46,7 +49,7 @@ export function pair(value: unknown): [number, number] {
 }
 
 /** Rejects channels-first layers: pets models are NHWC like the contract. */
-export function checkChannelsLast(ctx: LayerContext): void {
+export function checkChannelsLast(ctx: LayerRef): void {
   const format = ctx.config.dataFormat;
   if (format !== undefined && format !== 'channelsLast') unsupported(ctx, `dataFormat "${String(format)}" (only channelsLast is supported)`);
 }

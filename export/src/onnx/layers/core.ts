@@ -1,7 +1,9 @@
-// Dense, Flatten and Dropout. Flatten of an NCHW value is left in C,H,W order ("flat-chw") and the Dense
-// that reads it gets its kernel rows permuted to match, instead of transposing the activations back to
+// Dense, Flatten, Reshape and Dropout. Flatten of an NCHW value is left in C,H,W order ("flat-chw") and the
+// Dense that reads it gets its kernel rows permuted to match, instead of transposing the activations back to
 // NHWC: the same numbers, without a second Transpose in the graph (model1: Flatten -> 25.7M-weight Dense).
-import { attr, type Value } from '../graph-builder.js';
+// Reshape moves elements in tfjs order, so it reads its input in that order, unless the input has one pixel
+// or one channel, where NCHW and NHWC order are the same (MobileNet's [C] -> [1, 1, C] -> Conv -> [classes]).
+import { attr, type GraphBuilder, type Value } from '../graph-builder.js';
 import { applyActivation, fusedActivation } from './activation.js';
 import { checkChannelsLast, singleInput, unsupported, weight, type LayerConverter } from './context.js';
 
@@ -50,4 +52,26 @@ export const convertDense: LayerConverter = (ctx) => {
   if (bias) inputs.push(b.weight(`${name}/B`, bias.data, [units]));
   const out: Value = { name: b.node('Gemm', inputs, name), layout: 'flat', shape: [units], elemType: input.elemType };
   return applyActivation(ctx, out, fusedActivation(ctx), `${name}/act`);
+};
+
+/** The value with its elements in tfjs order, transposing only when NCHW and NHWC order differ. */
+function elementsInTfjsOrder(b: GraphBuilder, value: Value): Value {
+  const [h, w, c] = value.layout === 'flat-chw' ? (value.chw as [number, number, number]) : value.shape;
+  const onePixelOrChannel = (value.layout === 'nchw' || value.layout === 'flat-chw') && (h * w === 1 || c === 1);
+  return onePixelOrChannel ? value : b.tfjsOrder(value);
+}
+
+export const convertReshape: LayerConverter = (ctx) => {
+  const b = ctx.builder;
+  const input = elementsInTfjsOrder(b, singleInput(ctx));
+  const target = (ctx.layer.outputShape as (number | null)[]).slice(1);
+  if (!target.every((d): d is number => typeof d === 'number' && d > 0)) unsupported(ctx, `target shape ${JSON.stringify(target)} is not fully known`);
+  if (target.length !== 1 && target.length !== 3) unsupported(ctx, `a reshape to ${JSON.stringify(target)} (supported: [features] and [height, width, channels])`);
+  const name = ctx.layer.name;
+  const reshape = (dims: number[]) => b.node('Reshape', [input.name, b.int64(`${name}/shape`, [-1, ...dims])], name);
+  if (target.length === 1) return { name: reshape(target), layout: 'flat', shape: target, elemType: input.elemType };
+  const [h, w, c] = target;
+  // Straight to NCHW when that is the same element order: no Transpose before the Conv or pooling that follows.
+  const nchw = h * w === 1 || c === 1;
+  return { name: reshape(nchw ? [c, h, w] : [h, w, c]), layout: nchw ? 'nchw' : 'nhwc', shape: target, elemType: input.elemType };
 };

@@ -1,0 +1,81 @@
+// What train asks before training on a backbone: SUPPORTED_LAYER_CLASSES (the converter table, and the
+// list train keeps in train/src/transfer/exportable.ts) and checkExportable(), which reads layer configs only.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { before, describe, test } from 'node:test';
+import { tfl, type Layer, type LayersModel, type SymbolicTensor } from '@pets/train/tfjs';
+import { checkExportable, SUPPORTED_LAYER_CLASSES, UnsupportedLayerError } from '../src/index.js';
+import { BACKBONE_CUTS, loadBackbone, ready, REPO_ROOT, type BackboneName } from './fixtures.js';
+
+before(ready);
+
+function assertRefused(model: LayersModel, className: string, layerName: string, pattern: RegExp) {
+  assert.throws(() => checkExportable(model), (error: UnsupportedLayerError) => {
+    assert.ok(error instanceof UnsupportedLayerError);
+    assert.equal(error.className, className);
+    assert.equal(error.layerName, layerName);
+    assert.match(error.message, pattern);
+    return true;
+  });
+}
+
+/** A nested Sequential holding `layer` after a supported convolution, inside an outer Sequential. */
+function nestedAround(layer: Layer): LayersModel {
+  const inner = tfl.sequential({ name: 'inner', layers: [tfl.layers.conv2d({ filters: 4, kernelSize: 3, inputShape: [8, 8, 3], name: 'fine' }), layer] });
+  return tfl.sequential({ layers: [inner, tfl.layers.flatten({}), tfl.layers.dense({ units: 2, activation: 'softmax' })] });
+}
+
+describe('SUPPORTED_LAYER_CLASSES', () => {
+  test('is the sorted converter table, and what train checks backbones against', async () => {
+    assert.deepEqual([...SUPPORTED_LAYER_CLASSES], [...SUPPORTED_LAYER_CLASSES].sort());
+    for (const name of ['Conv2D', 'DepthwiseConv2D', 'BatchNormalization', 'LeakyReLU', 'Reshape', 'MaxPooling2D', 'GlobalAveragePooling2D', 'Dense']) {
+      assert.ok(SUPPORTED_LAYER_CLASSES.includes(name), name);
+    }
+    // train cannot import the exporter (export depends on train), so it keeps a copy; it must not drift.
+    const trainList = join(REPO_ROOT, 'train', 'dist', 'src', 'transfer', 'exportable.js');
+    const { EXPORTABLE_LAYER_CLASSES } = (await import(pathToFileURL(trainList).href)) as { EXPORTABLE_LAYER_CLASSES: readonly string[] };
+    assert.deepEqual([...EXPORTABLE_LAYER_CLASSES].sort(), [...SUPPORTED_LAYER_CLASSES]);
+  });
+});
+
+describe('checkExportable', () => {
+  for (const name of Object.keys(BACKBONE_CUTS) as BackboneName[]) {
+    test(`accepts the whole bundled ${name} and its cut at ${BACKBONE_CUTS[name]} (no softmax head needed)`, async () => {
+      const backbone = await loadBackbone(name);
+      checkExportable(backbone);
+      checkExportable(tfl.model({ inputs: backbone.inputs, outputs: backbone.getLayer(BACKBONE_CUTS[name]).output as SymbolicTensor }));
+      backbone.dispose();
+    });
+  }
+
+  test('reads configs only: it still answers for a model whose weights are disposed', () => {
+    const model = nestedAround(tfl.layers.leakyReLU({ alpha: 0.1 }));
+    model.dispose();
+    checkExportable(model);
+  });
+
+  test('BAD CALL - an unsupported class inside a nested model is named, with the supported list', () => {
+    const model = nestedAround(tfl.layers.separableConv2d({ filters: 2, kernelSize: 3, name: 'separable' }));
+    assertRefused(model, 'SeparableConv2D', 'separable', /Layer "separable" has class SeparableConv2D.*Supported: Activation, .*LeakyReLU, .*Softmax\./);
+    model.dispose();
+  });
+
+  test('BAD CALL - settings without a translation: an activation, channels-first data', () => {
+    const selu = nestedAround(tfl.layers.activation({ activation: 'selu', name: 'selu' }));
+    assertRefused(selu, 'Activation', 'selu', /Layer "selu" \(Activation\) cannot be exported: activation "selu" has no ONNX translation/);
+    selu.dispose();
+    const channelsFirst = nestedAround(tfl.layers.maxPooling2d({ poolSize: 2, dataFormat: 'channelsFirst', name: 'nchw_pool' }));
+    assertRefused(channelsFirst, 'MaxPooling2D', 'nchw_pool', /dataFormat "channelsFirst"/);
+    channelsFirst.dispose();
+  });
+
+  test('BAD CALL - an unsupported class is reported before a shared layer, even one earlier in the graph', () => {
+    const input = tfl.input({ shape: [8, 8, 3] });
+    const shared = tfl.layers.conv2d({ filters: 3, kernelSize: 1, name: 'shared' });
+    const early = tfl.layers.upSampling2d({ size: [2, 2], name: 'upsample' }).apply(shared.apply(shared.apply(input)) as SymbolicTensor) as SymbolicTensor;
+    const model = tfl.model({ inputs: input, outputs: early });
+    assertRefused(model, 'UpSampling2D', 'upsample', /has class UpSampling2D/);
+    model.dispose();
+  });
+});

@@ -17,6 +17,8 @@ export interface EpochRecord extends EpochMetrics {
   seconds: number;
   /** Learning rate used. */
   learningRate: number;
+  /** Transfer runs: the stage the epoch belongs to (head, fine-tune). */
+  stage?: string;
 }
 
 export async function readHistory(path: string): Promise<EpochRecord[]> {

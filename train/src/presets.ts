@@ -38,11 +38,16 @@ export interface PresetConfig {
   backbone: string | null;
   /** transfer: epochs of stage 2, fine-tuning the top of the backbone; 0 for none. */
   fineTuneEpochs: number;
+  /**
+   * transfer, head on cached features: also cache each training image's mirror image, and train every
+   * epoch on both (a horizontal-flip augmentation computed once). false for the reference presets.
+   */
+  mirrorFeatures: boolean;
 }
 
-const BASE = { learningRate: 1e-3, batchSize: 32, imageSize: DEFAULT_IMAGE_SIZE, epochs: 50, backbone: null, fineTuneEpochs: 0 };
+const BASE = { learningRate: 1e-3, batchSize: 32, imageSize: DEFAULT_IMAGE_SIZE, epochs: 50, backbone: null, fineTuneEpochs: 0, mirrorFeatures: false };
 // Transfer heads train on features computed once per image (no augmentation), so epochs cost little.
-const TRANSFER = { ...BASE, architecture: 'transfer', dropout: 0.2, augment: null, epochs: 30 } as const;
+const TRANSFER = { ...BASE, architecture: 'transfer', dropout: 0.5, augment: null, epochs: 60, learningRate: 3e-3, mirrorFeatures: true } as const;
 
 export const PRESETS: Record<PresetName, PresetConfig> = {
   model1: { ...BASE, architecture: 'plain-cnn', dropout: 0, augment: null },

@@ -58,8 +58,8 @@ describe('presets: training defaults', () => {
       model3: { architecture: 'bn-gap-cnn', dropout: 0.5, augment: null, learningRate: 1e-3 },
       model4: { architecture: 'bn-gap-cnn', dropout: 0.5, augment: DEFAULT_AUGMENT, learningRate: 1e-3 },
       model5: { architecture: 'bn-gap-cnn', dropout: 0.5, augment: DEFAULT_AUGMENT, learningRate: 3e-4 },
-      mobilenet: { architecture: 'transfer', dropout: 0.2, augment: null, learningRate: 1e-3 },
-      darknet: { architecture: 'transfer', dropout: 0.2, augment: null, learningRate: 1e-3 },
+      mobilenet: { architecture: 'transfer', dropout: 0.5, augment: null, learningRate: 3e-3 },
+      darknet: { architecture: 'transfer', dropout: 0.5, augment: null, learningRate: 3e-3 },
     } as const;
     for (const name of PRESET_NAMES) {
       const config = presetConfig(name);

@@ -3,31 +3,41 @@
 import cliProgress from 'cli-progress';
 import type { Argv, ArgumentsCamelCase } from 'yargs';
 import { BACKEND_NAMES, defaultWasmThreads, describeBackend, type BackendRequest } from '../backend/index.js';
-import { PRESET_NAMES, PRESETS, type PresetName } from '../presets.js';
+import { DEFAULT_PRESET, PRESET_NAMES, PRESETS, type PresetName } from '../presets.js';
+import { NORMALIZATION_NAMES } from '../backbones/index.js';
 import { train, type TrainEvent } from '../train.js';
 
 export const command = ['$0', 'train'];
-export const describe = 'Train a reference-study model on a dataset (default command)';
+export const describe = 'Train a classifier on a dataset: a pretrained backbone with a new head, or a reference-study model (default command)';
 
-const defaults = PRESETS.model5;
+const defaults = PRESETS[DEFAULT_PRESET];
 
 export function builder(yargs: Argv) {
   return yargs
     .option('data', { type: 'string', demandOption: true, describe: 'Dataset root: Oxford-IIIT Pet layout (annotations/, images/) or one folder per class' })
     .option('out', { type: 'string', demandOption: true, describe: 'Run directory (checkpoints, history, curves, evaluation)' })
-    .option('preset', { choices: PRESET_NAMES, default: 'model5' as PresetName, describe: 'Reference study model' })
+    .option('preset', { choices: PRESET_NAMES, default: DEFAULT_PRESET as PresetName, describe: 'mobilenet, darknet: a bundled ImageNet backbone with a new head (transfer learning); model1-5: the reference study from scratch' })
+    .option('backbone', { type: 'string', describe: 'Transfer: a known backbone name (pets-train backbones), a model.json path or folder, or an http(s) URL (downloaded once into --cache-dir) [preset: mobilenet_v1_0.75_224 / darknet-tiny]' })
+    .option('backbone-layer', { type: 'string', describe: 'Transfer: layer whose output is the features [known backbone: its feature layer; else its last global pooling or feature map]' })
+    .option('normalize', { choices: NORMALIZATION_NAMES, describe: 'Transfer: how the backbone expects pixels scaled, when it is not a known one: unit x/255, symmetric x/127.5-1, imagenet mean/std' })
+    .option('backbone-sha256', { type: 'string', describe: 'Transfer: sha256 the backbone\'s files (model.json, then shards in manifest order) must have' })
+    .option('cache-dir', { type: 'string', describe: 'Transfer: folder for downloaded backbones [PETS_CACHE_DIR, else ~/.cache/pets/backbones]' })
+    .option('fine-tune', { type: 'number', describe: 'Transfer: epochs of stage 2, which also trains the top of the backbone (BatchNormalization stays in inference mode) [preset: 0]' })
+    .option('fine-tune-lr', { type: 'number', describe: 'Transfer: learning rate of stage 2 [--learning-rate / 10]' })
+    .option('mirror-features', { type: 'boolean', describe: 'Transfer head on cached features: also train on each image\'s mirror image, computed once [preset: on]' })
+    .option('unfreeze-from', { type: 'string', describe: 'Transfer: first backbone layer stage 2 trains [mobilenet: conv_dw_12; darknet: conv2d_13]' })
     .option('backend', { choices: BACKEND_NAMES, default: 'auto' as BackendRequest, describe: 'TensorFlow.js backend; auto tries node-gpu, node, wasm, cpu' })
     .option('threads', { type: 'number', default: defaultWasmThreads(), describe: 'Threads of the wasm backend (1: its single-threaded build); results do not depend on it' })
-    .option('epochs', { type: 'number', describe: `Maximum epochs [preset: ${defaults.epochs}]` })
+    .option('epochs', { type: 'number', describe: `Maximum epochs (transfer: of stage 1, the head on the frozen backbone) [preset: ${defaults.epochs}; model1-5 ${PRESETS.model5.epochs}]` })
     .option('batch-size', { type: 'number', describe: `Images per step [preset: ${defaults.batchSize}]` })
     .option('learning-rate', { type: 'number', describe: 'Adam learning rate [preset: 1e-3; model5 3e-4]' })
-    .option('image-size', { type: 'number', describe: `Input side in pixels [preset: ${defaults.imageSize}]` })
+    .option('image-size', { type: 'number', describe: `Input side in pixels [transfer: the backbone's; model1-5 ${PRESETS.model5.imageSize}]` })
     .option('micro-batch', {
       type: 'number',
       describe: 'Images per forward/backward pass: batches are split and gradients accumulated (BatchNorm statistics then per pass) [default: the whole batch, split on wasm when it would not fit its 4 GiB heap]',
     })
-    .option('dropout', { type: 'number', describe: 'Dropout before the classifier [preset: 0; model3-5 0.5]' })
-    .option('augment', { type: 'boolean', describe: 'Augmentation: rotation ±10°, zoom ±10%, brightness ×0.7–1.3, flip [preset: model4-5 on]' })
+    .option('dropout', { type: 'number', describe: 'Dropout before the classifier [preset: transfer 0.2; model1-2 0; model3-5 0.5]' })
+    .option('augment', { type: 'boolean', describe: 'Augmentation: rotation ±10°, zoom ±10%, brightness ×0.7–1.3, flip [preset: model4-5 on]; transfer heads then run the backbone forward every step instead of caching its features' })
     .option('val-fraction', { type: 'number', default: 0.2, describe: 'Fraction of trainval per class held out for validation' })
     .option('test-fraction', { type: 'number', default: 0.2, describe: 'Test fraction carved out when the dataset has no test split' })
     .option('seed', { type: 'number', default: 42, describe: 'Seed of split, initial weights, shuffle, augmentation, dropout' })
@@ -37,7 +47,9 @@ export function builder(yargs: Argv) {
     .option('keep-checkpoints', { type: 'boolean', default: false, describe: 'Keep every epoch, not only best and last' })
     .option('limit', { type: 'number', describe: 'Use at most N images per split (quick trials)' })
     .option('json', { type: 'boolean', default: false, describe: 'Print the result as JSON on stdout' })
-    .example('$0 --data ~/oxford-iiit-pet --preset model5 --out runs/m5', 'the reference study\'s best model')
+    .example('$0 --data ~/oxford-iiit-pet --out runs/mobilenet --fine-tune 5', 'transfer learning on the bundled MobileNet: head, then fine-tuning')
+    .example('$0 --data ~/oxford-iiit-pet --backbone https://example.org/web_model/model.json --normalize symmetric --out runs/mine', 'your own Layers model as the backbone')
+    .example('$0 --data ~/oxford-iiit-pet --preset model5 --out runs/m5', 'the reference study\'s best model, from scratch')
     .example('$0 --data data/pets-mini --preset model3 --image-size 64 --epochs 5 --out runs/mini', 'a quick run on the sample');
 }
 
@@ -56,6 +68,43 @@ export function progressPrinter(): (event: TrainEvent) => void {
         break;
       case 'warning':
         console.error(`warning: ${event.message}`);
+        break;
+      case 'download': {
+        const p = event.progress;
+        if (!bar) {
+          bar = newBar('downloading backbone |{bar}| {percentage}% | {file} ({filesDone}/{filesTotal} files) | ETA {eta_formatted}');
+          bar.start(p.total ?? 1, 0, { file: p.file, filesDone: p.filesDone, filesTotal: p.filesTotal });
+        }
+        bar.setTotal(p.total ?? Math.max(p.received, 1));
+        bar.update(p.received, { file: p.file, filesDone: p.filesDone, filesTotal: p.filesTotal });
+        if (p.filesDone === p.filesTotal) {
+          bar.stop();
+          bar = undefined;
+        }
+        break;
+      }
+      case 'backbone':
+        console.error(`backbone: ${event.name} (${event.source}, sha256 ${event.sha256.slice(0, 12)}…), cut at "${event.cut}"; ${event.params.toLocaleString('en-US')} parameters in all`);
+        break;
+      case 'features':
+        if (!bar) {
+          bar = newBar('backbone features |{bar}| {value}/{total} images | ETA {eta_formatted}');
+          bar.start(event.total, 0);
+        }
+        bar.update(event.done);
+        if (event.done === event.total) {
+          bar.stop();
+          bar = undefined;
+        }
+        break;
+      case 'stage':
+        if (event.stage !== 'train') {
+          const what = event.stage === 'head' ? `the head on the frozen backbone${event.cachedFeatures ? ' (features computed once per image)' : ''}` : 'the head and the top of the backbone';
+          console.error(`stage ${event.stage}: epochs ${event.first}-${event.last}, ${what}, learning rate ${event.learningRate}, ${event.trainableParams.toLocaleString('en-US')} trainable parameters`);
+        }
+        break;
+      case 'stage-end':
+        if (event.stage !== 'train') console.error(`stage ${event.stage} took ${event.seconds.toFixed(1)} s`);
         break;
       case 'cache':
         if (!bar) {
@@ -114,6 +163,15 @@ export async function handler(argv: Args): Promise<void> {
     data: argv.data,
     out: argv.out,
     preset: argv.preset,
+    backbone: argv.backbone,
+    backboneLayer: argv.backboneLayer,
+    normalize: argv.normalize,
+    backboneSha256: argv.backboneSha256,
+    cacheDir: argv.cacheDir,
+    fineTune: argv.fineTune,
+    fineTuneLr: argv.fineTuneLr,
+    unfreezeFrom: argv.unfreezeFrom,
+    mirrorFeatures: argv.mirrorFeatures,
     backend: argv.backend,
     threads: argv.threads,
     epochs: argv.epochs,
@@ -137,6 +195,7 @@ export async function handler(argv: Args): Promise<void> {
   if (argv.json) {
     console.log(JSON.stringify({ ...summary, test: result.test && { loss: result.test.loss, accuracy: result.test.accuracy, count: result.test.count } }, null, 2));
   } else {
-    console.log(`best checkpoint: epoch ${result.best.epoch} (val_acc ${result.best.valAccuracy.toFixed(4)}) in ${result.runDir}/checkpoints/${result.best.dir}`);
+    const timings = result.timings.map((t) => `${t.stage} ${t.seconds.toFixed(1)} s`).join(', ');
+    console.log(`best checkpoint: epoch ${result.best.epoch} (val_acc ${result.best.valAccuracy.toFixed(4)}) in ${result.runDir}/checkpoints/${result.best.dir}${timings ? ` | time: ${timings}` : ''}`);
   }
 }

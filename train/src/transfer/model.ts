@@ -78,6 +78,8 @@ export interface TransferModel {
   features: LayersModel;
   /** pooled features -> logits: the head alone, trained on cached features. */
   headLogits: LayersModel;
+  /** pooled features -> probabilities: the head alone, evaluated on cached features. */
+  head: LayersModel;
 }
 
 /** Checks the backbone's input: one NHWC RGB image input of the given side. */
@@ -125,11 +127,13 @@ export function buildTransferModel(spec: TransferSpec): TransferModel {
   const probs = softmax.apply(logitsOut) as SymbolicTensor;
   const model = tfl.model({ inputs: found.input, outputs: probs, name: spec.name });
   const featureInput = tfl.input({ shape: [pooled.shape[1] as number], name: 'features' });
+  const headLogits = head(featureInput);
   return {
     model,
     logits: tfl.model({ inputs: found.input, outputs: logitsOut }),
     features: tfl.model({ inputs: found.input, outputs: pooled }),
-    headLogits: tfl.model({ inputs: featureInput, outputs: head(featureInput) }),
+    headLogits: tfl.model({ inputs: featureInput, outputs: headLogits }),
+    head: tfl.model({ inputs: featureInput, outputs: softmax.apply(headLogits) as SymbolicTensor }),
   };
 }
 
@@ -144,13 +148,17 @@ export function transferViews(model: LayersModel): TransferModel {
   const dropout = get(HEAD_LAYERS.dropout);
   const logitsOut = dense.output as SymbolicTensor;
   const pooled = (dropout ? dropout.input : dense.input) as SymbolicTensor;
+  const softmax = get(HEAD_LAYERS.probs);
+  if (!softmax) throw new TransferModelError(`The model has no "${HEAD_LAYERS.probs}" layer; it is not a pets transfer model.`);
   const featureInput = tfl.input({ shape: [pooled.shape[1] as number], name: 'features' });
   const dropped = dropout ? (dropout.apply(featureInput) as SymbolicTensor) : featureInput;
+  const headLogits = dense.apply(dropped) as SymbolicTensor;
   return {
     model,
     logits: tfl.model({ inputs: model.inputs, outputs: logitsOut }),
     features: tfl.model({ inputs: model.inputs, outputs: pooled }),
-    headLogits: tfl.model({ inputs: featureInput, outputs: dense.apply(dropped) as SymbolicTensor }),
+    headLogits: tfl.model({ inputs: featureInput, outputs: headLogits }),
+    head: tfl.model({ inputs: featureInput, outputs: softmax.apply(headLogits) as SymbolicTensor }),
   };
 }
 
@@ -200,7 +208,10 @@ export function setTrainable(model: LayersModel, stage: 'head' | 'fine-tune', un
   return model.trainableWeights.reduce((n, w) => n + w.shape.reduce<number>((a, d) => a * (d ?? 1), 1), 0);
 }
 
-/** Runs the frozen part once: pooled features of a batch of normalized images. */
-export function extractFeatures(features: LayersModel, x: Float32Array, shape: number[]): Float32Array {
-  return tf.tidy(() => (features.predict(tf.tensor(x, shape)) as Tensor).dataSync() as Float32Array);
+/** Runs the frozen part once: pooled features of a batch of normalized images (or of their mirror images). */
+export function extractFeatures(features: LayersModel, x: Float32Array, shape: number[], options: { mirror?: boolean } = {}): Float32Array {
+  return tf.tidy(() => {
+    const images = tf.tensor(x, shape);
+    return (features.predict(options.mirror ? tf.reverse(images, 2) : images) as Tensor).dataSync() as Float32Array;
+  });
 }

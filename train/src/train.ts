@@ -279,11 +279,14 @@ async function initialState(runDir: string, config: RunConfig, numClasses: numbe
 async function prepareBackbone(runDir: string, config: RunConfig, options: TrainOptions, emit: (event: TrainEvent) => void): Promise<LoadedBackbone | undefined> {
   if (config.architecture !== 'transfer' || !config.backbone) return undefined;
   if (options.resume && (await exists(join(runDir, 'checkpoints', 'index.json')))) return undefined;
-  const backbone = await openBackbone(config.backbone, {
+  const resolveOptions = {
     cacheDir: options.cacheDir ?? defaultCacheDir(),
     sha256: config.transfer?.backboneSha256 ?? options.backboneSha256,
-    onProgress: (progress) => emit({ type: 'download', progress }),
-  });
+    onProgress: (progress: DownloadProgress) => emit({ type: 'download', progress }),
+  };
+  // The backbone's own input size unless another one was asked for (or saved, on --resume).
+  const askedSize = options.resume ? config.imageSize : options.imageSize;
+  const backbone = await openBackbone(config.backbone, resolveOptions, askedSize);
   config.transfer ??= resolveTransferConfig(
     {
       backbone: config.backbone,
@@ -295,8 +298,7 @@ async function prepareBackbone(runDir: string, config: RunConfig, options: Train
     },
     backbone,
   );
-  // The backbone's own input size is the default; another one must be asked for explicitly.
-  if (options.imageSize === undefined && !options.resume && backbone.inputSize !== null) config.imageSize = backbone.inputSize;
+  if (askedSize === undefined && backbone.inputSize !== null) config.imageSize = backbone.inputSize;
   return backbone;
 }
 

@@ -5,6 +5,7 @@ export { defaultCacheDir, bundledBackbonesDir } from './paths.js';
 export { resolveBackbone } from './resolve.js';
 export type { ResolveOptions, ResolvedBackbone, DownloadProgress } from './resolve.js';
 export { loadBackbone } from './load.js';
+export type { LoadBackboneOptions } from './load.js';
 export { bundleDigest, inspectBundle } from './manifest.js';
 export type { InspectedBundle } from './manifest.js';
 export { BackboneError } from './errors.js';

@@ -23,8 +23,35 @@ function damaged(resolved: ResolvedBackbone, actual: string): BackboneError {
   }
 }
 
+/** Options of loadBackbone(). */
+export interface LoadBackboneOptions {
+  /**
+   * Build the model for inputs of this side instead of the one model.json saves (a fully convolutional
+   * backbone takes any size its downsampling leaves pixels for). Default: the saved size.
+   */
+  inputSize?: number;
+}
+
+type Topology = { class_name?: string; config?: unknown; model_config?: unknown };
+
+/** A copy of a Keras topology whose input layer (functional) or first layer (Sequential) takes side x side images. */
+function withInputSize(topology: object, side: number): object {
+  const copy = structuredClone(topology) as Topology;
+  const model = (copy.model_config ?? copy) as Topology;
+  const config = model.config as { layers?: { class_name: string; config: Record<string, unknown> }[] } | { class_name: string; config: Record<string, unknown> }[];
+  const layers = Array.isArray(config) ? config : (config?.layers ?? []);
+  const inputs = model.class_name === 'Sequential' ? layers.slice(0, 1) : layers.filter((l) => l.class_name === 'InputLayer');
+  for (const layer of inputs) {
+    const shape = (layer.config.batch_input_shape ?? layer.config.batchInputShape) as (number | null)[] | undefined;
+    if (!shape || shape.length !== 4) continue;
+    layer.config.batch_input_shape = [shape[0], side, side, shape[3]];
+    delete layer.config.batchInputShape;
+  }
+  return copy;
+}
+
 /** Loads the backbone's Layers model (weights included) after checking its files. */
-export async function loadBackbone(resolved: ResolvedBackbone): Promise<LayersModel> {
+export async function loadBackbone(resolved: ResolvedBackbone, options: LoadBackboneOptions = {}): Promise<LayersModel> {
   const bundle = await inspectBundle(resolved.modelJson);
   const hash = createHash('sha256').update(bundle.jsonBytes);
   const total = bundle.shards.reduce((n, s) => n + s.size, 0);
@@ -40,10 +67,15 @@ export async function loadBackbone(resolved: ResolvedBackbone): Promise<LayersMo
   const digest = hash.digest('hex');
   if (resolved.sha256 && digest !== resolved.sha256.toLowerCase()) throw damaged(resolved, digest);
   const weightSpecs = bundle.model.weightsManifest.flatMap((group) => group.weights) as tf.io.WeightsManifestEntry[];
+  const { inputSize } = options;
+  const modelTopology = inputSize === undefined ? bundle.model.modelTopology : withInputSize(bundle.model.modelTopology, inputSize);
   try {
-    return await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: bundle.model.modelTopology, weightSpecs, weightData: weights.buffer }));
+    return await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology, weightSpecs, weightData: weights.buffer }));
   } catch (error) {
     const message = String((error as Error)?.message ?? error).split('\n')[0];
+    if (inputSize !== undefined) {
+      throw new BackboneError(`The backbone ${resolved.spec} cannot take ${inputSize}x${inputSize} images (${message}); use its own input size or a larger --image-size.`);
+    }
     throw new BackboneError(`Cannot build the Layers model of ${resolved.modelJson}: ${message}; it needs layers and weights TensorFlow.js ${tf.version_core} supports.`);
   }
 }

@@ -1,11 +1,15 @@
-// Training kernels the tfjs 4.22 wasm backend lacks (Conv2DBackpropFilter) or runs slowly
+// Training kernels the tfjs 4.22 wasm backend lacks (Conv2DBackpropFilter, and DepthwiseConv2dNative's
+// gradients DepthwiseConv2dNativeBackpropFilter and DepthwiseConv2dNativeBackpropInput) or runs slowly
 // (Conv2DBackpropInput, MaxPoolGrad, Tile, Sum and Mean over leading axes, copying Identity and Cast),
-// built on its own XNNPACK kernels and on passes over the wasm heap. Checked against the cpu backend in train/test/wasm-kernels.test.ts; timed
-// by train/scripts/bench-wasm-kernels.ts.
+// built on its own XNNPACK kernels and on passes over the wasm heap. Checked against the cpu backend in
+// train/test/wasm-kernels.test.ts and train/test/wasm-depthwise.test.ts; timed by
+// train/scripts/bench-wasm-kernels.ts.
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { tf } from './tf.js';
 import { conv2DBackpropFilterConfig } from './wasm-conv-backprop-filter.js';
 import { makeConv2DBackpropInputConfig } from './wasm-conv-backprop-input.js';
+import { depthwiseConv2dNativeBackpropFilterConfig } from './wasm-depthwise-backprop-filter.js';
+import { depthwiseConv2dNativeBackpropInputConfig } from './wasm-depthwise-backprop-input.js';
 import { makeMaxPoolGradConfig } from './wasm-max-pool-grad.js';
 import { makeMeanConfig, makeSumConfig } from './wasm-reduce.js';
 import { makeCastConfig, makeIdentityConfig } from './wasm-share.js';
@@ -22,6 +26,8 @@ export function registerWasmTrainingKernels(): void {
   registered ??= [
     conv2DBackpropFilterConfig,
     makeConv2DBackpropInputConfig(tf.getKernel('Conv2DBackpropInput', 'wasm')),
+    depthwiseConv2dNativeBackpropFilterConfig,
+    depthwiseConv2dNativeBackpropInputConfig,
     makeTileConfig(tf.getKernel('Tile', 'wasm')),
     makeSumConfig(tf.getKernel('Sum', 'wasm')),
     makeMeanConfig(tf.getKernel('Mean', 'wasm')),

@@ -40,10 +40,10 @@ export interface LoadedBackbone {
   inputSize: number | null;
 }
 
-/** Resolves (downloading once when it is a URL) and loads a backbone. */
-export async function openBackbone(spec: string, options: ResolveOptions): Promise<LoadedBackbone> {
+/** Resolves (downloading once when it is a URL) and loads a backbone, for inputs of `inputSize` when given. */
+export async function openBackbone(spec: string, options: ResolveOptions, inputSize?: number): Promise<LoadedBackbone> {
   const resolved = await resolveBackbone(spec, options);
-  const model = await loadBackbone(resolved);
+  const model = await loadBackbone(resolved, { inputSize });
   const shape = model.inputs[0]?.shape ?? [];
   const side = shape[1] !== null && shape[1] === shape[2] ? (shape[1] as number) : null;
   return { model, known: resolved.known, sha256: resolved.sha256, source: resolved.source, inputSize: side };
@@ -95,6 +95,11 @@ export interface BuildFromBackboneArgs {
 /** Checks the input size and builds the transfer model (consuming the backbone's layers). */
 export function buildFromBackbone(args: BuildFromBackboneArgs): TransferModel {
   checkBackboneInput(args.backbone.model, args.imageSize);
+  const cut = flatLayers(args.backbone.model).find((l) => l.name === args.transfer.backboneLayer);
+  const shape = (cut?.output as SymbolicTensor | undefined)?.shape;
+  if (shape?.length === 4 && !((shape[1] ?? 1) >= 1 && (shape[2] ?? 1) >= 1)) {
+    throw new TransferModelError(`At ${args.imageSize}x${args.imageSize} the backbone leaves no pixels at layer "${args.transfer.backboneLayer}" (${JSON.stringify(shape)}); use a larger --image-size.`);
+  }
   return buildTransferModel({
     backbone: args.backbone.model,
     cutLayer: args.transfer.backboneLayer,

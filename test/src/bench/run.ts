@@ -5,6 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { depthwiseRows } from './depthwise.js';
 import { CHROMIUM_PATH, inferenceRows, photoPath, type Row } from './inference.js';
 import { matmulPeak } from './matmul-peak.js';
 import { summarize } from './stats.js';
@@ -64,6 +65,11 @@ for (const config of trainConfigs) {
   if (r.size === FULL) gflopPerImageFull = r.gflopPerImage / (r.mode === 'train' ? 3 : 1);
   rows.push({ group: r.mode === 'train' ? 'training' : 'inference', name: `tfjs ${r.backend} (${r.detail}) model3 @${r.size}, batch ${r.batch}`, perImage: r.perImage, rssMb: r.rssMb, gflops: r.gflopPerImage / (r.perImage.median / 1000) });
 }
+
+progress('training kernels: wasm depthwise-convolution gradients on MobileNet v1 0.75 shapes');
+const depthwise = depthwiseRows(repo, quick);
+if ('error' in depthwise) skipped.push(`wasm depthwise gradients: ${depthwise.error}`);
+else rows.push(...depthwise);
 
 progress(`export: pets-export on a model3 checkpoint at ${FULL} (verification included)`);
 const root = await mkdtemp(join(tmpdir(), 'pets-bench-'));

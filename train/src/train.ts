@@ -15,7 +15,7 @@ import { readHistory, writeHistory, type EpochRecord } from './history.js';
 import { buildModel, checkImageSize, DEFAULT_PRESET, isTransferPreset, logitsModel, presetConfig, type PresetConfig, type PresetName } from './presets.js';
 import { makeBatch, rowBatches, type BatchSource } from './batches.js';
 import { defaultCacheDir, type DownloadProgress } from './backbones/index.js';
-import { extractFeatures, keepBatchNormInInference, setTrainable, transferViews, type TransferModel } from './transfer/model.js';
+import { checkUnfreezeLayer, extractFeatures, keepBatchNormInInference, setTrainable, transferViews, type TransferModel } from './transfer/model.js';
 import { buildFromBackbone, openBackbone, resolveTransferConfig, type LoadedBackbone, type TransferConfig } from './transfer/setup.js';
 import { planStages, type StageName } from './transfer/stages.js';
 import type { SplitData } from './data/splits-loader.js';
@@ -53,6 +53,12 @@ export interface TrainOptions {
   unfreezeFrom?: string;
   /** Transfer head on cached features: train on each image and its mirror image. Default: the preset's (true). */
   mirrorFeatures?: boolean;
+  /**
+   * Transfer head stage without augmentation: compute the frozen backbone's features once per image (true)
+   * or run the backbone forward at every step (false: the same result up to float32 rounding, slower; it
+   * needs no feature memory). Default true.
+   */
+  cacheFeatures?: boolean;
   /** tfjs backend. Default auto. */
   backend?: BackendRequest;
   /** Threads of the wasm backend's XNNPACK kernels; results do not depend on it. Default: the cores, at most 8. */
@@ -362,18 +368,20 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     state = await initialState(runDir, config, contract.labels.length, backbone, options.resume ?? false);
     const { model, views } = state;
     if (views) {
+      if (config.fineTuneEpochs > 0) checkUnfreezeLayer(model, config.transfer?.unfreezeFrom);
       keepBatchNormInInference(model);
       const backboneLayers = model.layers.length;
       emit({ type: 'backbone', name: config.backbone ?? '', source: backbone?.source ?? 'checkpoint', sha256: config.transfer?.backboneSha256 ?? '', cut: config.transfer?.backboneLayer ?? '', layers: backboneLayers, params: model.countParams() });
     }
-    // Written once the data and the backbone are known to load, so a failed start leaves nothing behind.
-    if (!options.resume) await writeFileAtomic(join(runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+    // Written once the data and the backbone are known to load, so a failed start leaves nothing behind;
+    // rewritten on --resume, which may lengthen the run.
+    await writeFileAtomic(join(runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
     if (options.resume) emit({ type: 'resume', epoch: state.startEpoch - 1 });
     const historyPath = join(runDir, 'history.json');
     const { startEpoch } = state;
     const history = (await readHistory(historyPath)).filter((r) => r.epoch < startEpoch);
     let index = state.index;
-    const stages = planStages({ ...config, fineTuneLearningRate: config.transfer?.fineTuneLearningRate ?? null });
+    const stages = planStages({ ...config, fineTuneLearningRate: config.transfer?.fineTuneLearningRate ?? null, cacheFeatures: options.cacheFeatures ?? true });
     const lastEpoch = stages[stages.length - 1].last;
     let features: { train: BatchSource; trainLabels: Int32Array; val: BatchSource } | undefined;
     let stopped = false;
@@ -381,7 +389,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       if (stopped || stage.last < state.startEpoch) continue;
       const first = Math.max(stage.first, state.startEpoch);
       const trainableParams = views ? setTrainable(model, stage.name === 'fine-tune' ? 'fine-tune' : 'head', config.transfer?.unfreezeFrom ?? undefined) : model.countParams();
-      emit({ type: 'stage', stage: stage.name, first, last: stage.last, learningRate: stage.learningRate, trainableParams, cachedFeatures: stage.cachedFeatures });
+      emit({ type: 'stage', stage: stage.name, first, last: stage.last, learningRate: Number(stage.learningRate.toPrecision(6)), trainableParams, cachedFeatures: stage.cachedFeatures });
       const optimizer = tf.train.adam(stage.learningRate);
       // The last checkpoint's optimizer state continues its own stage; a new stage starts a new optimizer.
       if (state.optimizerWeights && state.startEpoch - 1 >= stage.first && first === state.startEpoch) {

@@ -183,6 +183,15 @@ export function keepBatchNormInInference(model: LayersModel): void {
   }
 }
 
+/** Throws TransferModelError unless the fine-tune stage can start at layer `name`. */
+export function checkUnfreezeLayer(model: LayersModel, name: string | null | undefined): void {
+  if (!name) throw new TransferModelError('Fine-tuning needs the first backbone layer to train: pass --unfreeze-from LAYER (this backbone has no default).');
+  const layer = flatLayers(model).find((l) => l.name === name);
+  if (!layer || isHeadLayer(layer)) {
+    throw new TransferModelError(`The backbone has no layer "${name}" to unfreeze from. Its layers: ${listNames(model)}. Pick one with --unfreeze-from.`);
+  }
+}
+
 /**
  * Sets which layers train: stage 'head' trains the head only; 'fine-tune' also trains the backbone from
  * layer `unfreezeFrom` on (in topological order). Returns how many weights train.
@@ -191,10 +200,8 @@ export function setTrainable(model: LayersModel, stage: 'head' | 'fine-tune', un
   const layers = flatLayers(model);
   let from = layers.length;
   if (stage === 'fine-tune') {
+    checkUnfreezeLayer(model, unfreezeFrom);
     from = layers.findIndex((l) => l.name === unfreezeFrom);
-    if (from < 0) {
-      throw new TransferModelError(`The backbone has no layer "${unfreezeFrom}" to unfreeze from. Its layers: ${listNames(model)}. Pick one with --unfreeze-from.`);
-    }
   }
   const wanted = layers.map((layer, i) => isHeadLayer(layer) || i >= from);
   // Setting a nested model's flag sets all its layers' (tfjs' Container), and a nested model hands out

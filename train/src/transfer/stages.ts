@@ -22,13 +22,15 @@ export interface StagePlanInput {
   fineTuneEpochs: number;
   fineTuneLearningRate: number | null;
   augment: unknown;
+  /** Whether a head stage without augmentation may train on cached features. */
+  cacheFeatures: boolean;
 }
 
 export function planStages(config: StagePlanInput): Stage[] {
   if (config.architecture !== 'transfer') {
     return [{ name: 'train', first: 1, last: config.epochs, learningRate: config.learningRate, cachedFeatures: false }];
   }
-  const stages: Stage[] = [{ name: 'head', first: 1, last: config.epochs, learningRate: config.learningRate, cachedFeatures: !config.augment }];
+  const stages: Stage[] = [{ name: 'head', first: 1, last: config.epochs, learningRate: config.learningRate, cachedFeatures: config.cacheFeatures && !config.augment }];
   if (config.fineTuneEpochs > 0) {
     stages.push({
       name: 'fine-tune',

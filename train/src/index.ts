@@ -27,3 +27,16 @@ export type { LoadedSplits, SplitData, SplitName, SplitSettings } from './data/s
 export { makeBatch, batchIndices } from './batches.js';
 export type { Batch, PixelSource } from './batches.js';
 export { writeFileAtomic, writeTemporary, commitTemporary } from './util/atomic.js';
+export { buildTransferModel, transferViews, keepBatchNormInInference, setTrainable, checkUnfreezeLayer, extractFeatures, TransferModelError, HEAD_LAYERS } from './transfer/model.js';
+export type { TransferModel, TransferSpec } from './transfer/model.js';
+export { EXPORTABLE_LAYER_CLASSES, checkExportableLayers } from './transfer/exportable.js';
+export { openBackbone, resolveTransferConfig, buildFromBackbone } from './transfer/setup.js';
+export type { TransferConfig, LoadedBackbone } from './transfer/setup.js';
+export { planStages } from './transfer/stages.js';
+export type { Stage, StageName } from './transfer/stages.js';
+export { KNOWN_BACKBONES, NORMALIZATIONS, NORMALIZATION_NAMES, findKnownBackbone, parseNormalization, defaultCacheDir, resolveBackbone, loadBackbone, BackboneError } from './backbones/index.js';
+export type { KnownBackbone, ResolveOptions, ResolvedBackbone, DownloadProgress } from './backbones/index.js';
+export { rowBatches } from './batches.js';
+export type { BatchSource } from './batches.js';
+export { trainEpoch } from './fit.js';
+export type { StageTiming } from './train.js';

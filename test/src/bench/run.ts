@@ -9,6 +9,7 @@ import { depthwiseRows } from './depthwise.js';
 import { CHROMIUM_PATH, inferenceRows, photoPath, type Row } from './inference.js';
 import { matmulPeak } from './matmul-peak.js';
 import { summarize } from './stats.js';
+import { transferRows } from './transfer.js';
 import { DEFAULT_IMAGE_SIZE as FULL } from '@pets/runtime/contract';
 
 const repo = fileURLToPath(new URL('../../../..', import.meta.url));
@@ -70,6 +71,10 @@ progress('training kernels: wasm depthwise-convolution gradients on MobileNet v1
 const depthwise = depthwiseRows(repo, quick);
 if ('error' in depthwise) skipped.push(`wasm depthwise gradients: ${depthwise.error}`);
 else rows.push(...depthwise);
+
+const transfer = transferRows(quick, progress);
+rows.push(...transfer.rows);
+skipped.push(...transfer.skipped);
 
 progress(`export: pets-export on a model3 checkpoint at ${FULL} (verification included)`);
 const root = await mkdtemp(join(tmpdir(), 'pets-bench-'));

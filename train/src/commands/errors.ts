@@ -7,4 +7,5 @@ export const TRAIN_USER_ERRORS = [
   'ImageSizeError',
   'BatchMemoryError',
   'BackboneError',
+  'TransferModelError',
 ];

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { before, describe, test } from 'node:test';
 import { tfl, type Layer, type LayersModel, type SymbolicTensor } from '@pets/train/tfjs';
-import { checkExportable, SUPPORTED_LAYER_CLASSES, UnsupportedLayerError } from '../src/index.js';
+import { checkExportable, SUPPORTED_ACTIVATIONS, SUPPORTED_LAYER_CLASSES, UnsupportedLayerError } from '../src/index.js';
+import { readFile } from 'node:fs/promises';
 import { BACKBONE_CUTS, loadBackbone, ready, REPO_ROOT, type BackboneName } from './fixtures.js';
 
 before(ready);
@@ -27,6 +28,13 @@ function nestedAround(layer: Layer): LayersModel {
 }
 
 describe('SUPPORTED_LAYER_CLASSES', () => {
+  test('the README lists exactly the supported layers and activations', async () => {
+    const readme = await readFile(join(REPO_ROOT, 'README.md'), 'utf8');
+    const listed = (prefix: string) => (new RegExp(`^${prefix}: (.+)\\.$`, 'm').exec(readme)?.[1] ?? '').split(', ');
+    assert.deepEqual(listed('Supported layers'), [...SUPPORTED_LAYER_CLASSES]);
+    assert.deepEqual(listed('Supported activations'), [...SUPPORTED_ACTIVATIONS]);
+  });
+
   test('is the sorted converter table, and what train checks backbones against', async () => {
     assert.deepEqual([...SUPPORTED_LAYER_CLASSES], [...SUPPORTED_LAYER_CLASSES].sort());
     for (const name of ['Conv2D', 'DepthwiseConv2D', 'BatchNormalization', 'LeakyReLU', 'Reshape', 'MaxPooling2D', 'GlobalAveragePooling2D', 'Dense']) {

@@ -46,9 +46,9 @@ before(async () => {
 });
 
 describe('presets: training defaults', () => {
-  test('the five presets exist in order', () => {
-    assert.deepEqual([...PRESET_NAMES], ['model1', 'model2', 'model3', 'model4', 'model5']);
-    assert.deepEqual(Object.keys(PRESETS).sort(), [...PRESET_NAMES]);
+  test('the transfer presets, then the five reference presets, in order', () => {
+    assert.deepEqual([...PRESET_NAMES], ['mobilenet', 'darknet', 'model1', 'model2', 'model3', 'model4', 'model5']);
+    assert.deepEqual(Object.keys(PRESETS).sort(), [...PRESET_NAMES].sort());
   });
 
   test('architecture, dropout, augmentation, learning rate, batch size, image size', () => {
@@ -88,7 +88,7 @@ describe('presets: training defaults', () => {
       () => presetConfig('nope'),
       (error: Error) => {
         assert.equal(error.name, 'RangeError');
-        assert.match(error.message, /Unknown preset "nope"\. Expected one of: model1, model2, model3, model4, model5\./);
+        assert.match(error.message, /Unknown preset "nope"\. Expected one of: mobilenet, darknet, model1, model2, model3, model4, model5\./);
         return true;
       },
     );

@@ -6,6 +6,7 @@ import { before, describe, test } from 'node:test';
 import { createContract } from '@pets/runtime/contract';
 import { tf, tfl, type LayersModel, type SymbolicTensor } from '@pets/train/tfjs';
 import { checkExportable, decodeModel, exportModel, TOLERANCE } from '../src/index.js';
+import { buildTransferModel } from '@pets/train';
 import { checkModel, opCounts } from './onnx-checker.js';
 import { parity, randomInputs, randomizeBatchNorm, ready } from './fixtures.js';
 
@@ -143,5 +144,14 @@ describe('BAD CALL - shared layers in nested models', () => {
     });
     assertShared(model, /Layer "reused" \(Conv2D\) cannot be exported: it is called 2 times/);
     model.dispose();
+  });
+});
+
+describe('layers also called by another model', () => {
+  test('a pets transfer model exports in the process that built it: its head views are other models', async () => {
+    const views = buildTransferModel({ backbone: miniMobileNet(), cutLayer: 'conv_pw_1_relu', numClasses: labels.length, dropout: 0.5, seed: 3, name: 'transfer' });
+    assert.ok(views.model.getLayer('logits').inboundNodes.length > 1, 'the head layers are shared with the feature-head views');
+    await assertExportsLikeTfjs(views.model, 12);
+    assert.doesNotThrow(() => checkExportable(views.model));
   });
 });

@@ -28,6 +28,20 @@ function isModel(layer: Layer): layer is LayersModel {
   return Array.isArray(candidate.layers) && Array.isArray(candidate.inputs) && Array.isArray(candidate.outputs);
 }
 
+/**
+ * The calls of `layer` that belong to `container`. A layer can also be called by another model that
+ * shares it (pets' transfer models train their head through a second model on cached features); tfjs
+ * records a container's own calls in `containerNodes`, keyed by Container.nodeKey, and saves only those.
+ */
+function callsIn(container: LayersModel, layer: Layer): Layer['inboundNodes'] {
+  const keys = (container as unknown as { containerNodes?: Set<string> }).containerNodes;
+  const nodeKey = (container.constructor as unknown as { nodeKey?: (l: Layer, i: number) => string }).nodeKey;
+  if (!keys || !nodeKey) return layer.inboundNodes;
+  const own = layer.inboundNodes.filter((_, i) => keys.has(nodeKey(layer, i)));
+  // A Sequential keeps its graph in an inner functional model and records no nodes of its own.
+  return own.length > 0 ? own : layer.inboundNodes;
+}
+
 export function layerGraph(model: LayersModel): LayerGraph {
   const alias = new Map<number, number>();
   const resolve = (t: SymbolicTensor): number => alias.get(t.id) ?? t.id;
@@ -43,9 +57,10 @@ export function layerGraph(model: LayersModel): LayerGraph {
         continue;
       }
       // A shared layer is refused; its first call stands for it until then.
-      const node = layer.inboundNodes[0];
+      const nodes = callsIn(container, layer);
+      const node = nodes[0];
       if (!node) throw new Error(`Internal error: layer ${layer.name} of ${container.name} is not connected`);
-      if (layer.inboundNodes.length > 1) shared.push({ layer, timesCalled: layer.inboundNodes.length });
+      if (nodes.length > 1) shared.push({ layer, timesCalled: nodes.length });
       const output = node.outputTensors[0].id;
       calls.push({ layer, inputs: node.inputTensors.map(resolve), output });
       defined.add(output);

@@ -10,7 +10,7 @@ import {
   chooseBackend, findKnownBackbone, keepBatchNormInInference, openBackbone, buildTransferModel, rowBatches, setTrainable, trainEpoch, trainStep,
   type BackendRequest,
 } from '@pets/train';
-import { tf, tfl, type Tensor } from '@pets/train/tfjs';
+import { tf, type Tensor } from '@pets/train/tfjs';
 import { exportModel } from '@pets/export';
 import { measure, perUnit, summarize } from './stats.js';
 
@@ -65,11 +65,7 @@ if (values.mode === 'features') {
   rows.push({ name: `tfjs ${where}: ${known.name} fine-tuning step from ${known.unfreezeFrom} (${trainable.toLocaleString('en-US')} weights train) @${size}, batch ${batch}`, perImage: perUnit(timing, batch) });
 } else if (values.mode === 'onnx') {
   const contract = createContract({ labels: Array.from({ length: classes }, (_, i) => `c${i}`), imageSize: size, normalization: known.normalization });
-  // As pets-export does: from the saved model (the training views' extra calls of the head layers are not part of it).
-  let saved: tf.io.ModelArtifacts | undefined;
-  await views.model.save(tf.io.withSaveHandler(async (a) => ((saved = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })));
-  const reloaded = await tfl.loadLayersModel(tf.io.fromMemory(saved as tf.io.ModelArtifacts));
-  const bytes = exportModel(reloaded, contract).bytes;
+  const bytes = exportModel(views.model, contract).bytes;
   const node = await ort.InferenceSession.create(bytes);
   const web = await ortWeb.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
   for (const batch of [1, 16]) {

@@ -48,10 +48,10 @@ describe('pets-train summary', () => {
   test('--help shows every option with its default', () => {
     const help = petsTrain('--help');
     assert.equal(help.code, 0);
-    for (const option of ['--data', '--out', '--preset', '--backend', '--epochs', '--batch-size', '--learning-rate', '--image-size', '--dropout', '--augment', '--val-fraction', '--seed', '--early-stopping', '--resume', '--cache-mb']) {
+    for (const option of ['--data', '--out', '--preset', '--backend', '--epochs', '--batch-size', '--learning-rate', '--image-size', '--dropout', '--augment', '--val-fraction', '--seed', '--early-stopping', '--resume', '--cache-mb', '--backbone', '--backbone-layer', '--normalize', '--fine-tune', '--fine-tune-lr', '--unfreeze-from', '--cache-dir', '--mirror-features']) {
       assert.ok(help.stdout.includes(option), option);
     }
-    assert.match(help.stdout, /\[default: "model5"\]/);
+    assert.match(help.stdout, /\[default: "mobilenet"\]/);
     assert.match(help.stdout, /\[default: 0\.2\]/);
   });
 });
@@ -91,7 +91,7 @@ describe('pets-train bad input', () => {
   });
 
   test('BAD CALL - an image size too small for the architecture names the minimum', async () => {
-    assertUserError(petsTrain('--data', sample, '--out', join(root, 'small'), '--image-size', '8'), /at least 15 pixels/);
+    assertUserError(petsTrain('--data', sample, '--out', join(root, 'small'), '--preset', 'model3', '--image-size', '8'), /at least 15 pixels/);
     assert.equal(await exists(join(root, 'small')), false);
   });
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ONNX_METADATA_KEYS } from '@pets/runtime/contract';
 import { loadCheckpoint, train, type CheckpointInfo } from '@pets/train';
-import { decodeModel, encodeModel, EXPORTER, exportRun, exportRuns, formatSummary, randomInputs, verifyExport } from '../src/index.js';
+import { decodeModel, encodeModel, EXPORTER, exportRun, exportRuns, formatSummary, randomInputs, TOLERANCE, verifyExport } from '../src/index.js';
 import { PETS_MINI, ready } from './fixtures.js';
 
 let root: string;
@@ -73,7 +73,7 @@ describe('exportRun()', () => {
     const out = join(root, 'models', 'm3-fp16.onnx');
     const result = await exportRun({ run: runM3, out, checkpoint: 'last', fp16: true, opset: 13, foldBatchNorm: false, verifyImages: 3 });
     assert.ok(result.fp32Bytes !== null && result.bytes < result.fp32Bytes * 0.55, `${result.bytes} vs ${result.fp32Bytes}`);
-    assert.equal(result.verification.tolerance, 1e-2);
+    assert.equal(result.verification.tolerance, TOLERANCE.fp16);
     assert.equal(result.verification.images, 3);
     assert.equal(result.opCounts.BatchNormalization, 5);
     const onnx = decodeModel(await readFile(out));

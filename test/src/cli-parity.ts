@@ -29,7 +29,7 @@ try {
           .option('providers', { type: 'string', default: PARITY_PROVIDERS.join(','), describe: 'Comma list of: cpu, cuda, web-wasm, webgpu' })
           .option('limit', { type: 'number', describe: 'At most N images (stratified by class)' })
           .option('webgpu-limit', { type: 'number', default: 8, describe: 'At most N images on webgpu (a software adapter takes seconds per image)' })
-          .option('max-dp', { type: 'number', describe: 'Stricter max |Δp| than the defaults (1e-5 cpu/web-wasm, 1e-4 cuda/webgpu, 1e-2 fp16)' })
+          .option('max-dp', { type: 'number', describe: 'Stricter max |Δp| than the defaults (1e-5 cpu/web-wasm, 1e-4 cuda/webgpu, 2e-2 fp16)' })
           .option('json', { type: 'string', describe: 'Also write the full report as JSON to this file' }),
       async (argv) => {
         const providers = argv.providers.split(',').map((p) => p.trim());

@@ -15,7 +15,7 @@ import { readHistory, writeHistory, type EpochRecord } from './history.js';
 import { buildModel, checkImageSize, DEFAULT_PRESET, isTransferPreset, logitsModel, presetConfig, type PresetConfig, type PresetName } from './presets.js';
 import { makeBatch, rowBatches, type BatchSource } from './batches.js';
 import { defaultCacheDir, type DownloadProgress } from './backbones/index.js';
-import { checkUnfreezeLayer, extractFeatures, keepBatchNormInInference, setTrainable, transferViews, type TransferModel } from './transfer/model.js';
+import { checkUnfreezeLayer, extractFeatures, keepBatchNormInInference, scaleHeadToFeatures, setTrainable, transferViews, type TransferModel } from './transfer/model.js';
 import { buildFromBackbone, openBackbone, resolveTransferConfig, type LoadedBackbone, type TransferConfig } from './transfer/setup.js';
 import { planStages, type StageName } from './transfer/stages.js';
 import type { SplitData } from './data/splits-loader.js';
@@ -370,6 +370,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (views) {
       if (config.fineTuneEpochs > 0) checkUnfreezeLayer(model, config.transfer?.unfreezeFrom);
       keepBatchNormInInference(model);
+      if (state.startEpoch === 1) {
+        // A fresh head starts at the scale of its backbone's features, measured on the first training images.
+        const probe = splits.train.labels.length > 0 ? Array.from({ length: Math.min(config.batchSize, splits.train.labels.length) }, (_, i) => i) : [];
+        if (probe.length > 0) {
+          const batch = await makeBatch({ indices: probe, labels: splits.train.labels, pixels: splits.train.pixels, contract });
+          scaleHeadToFeatures(views, extractFeatures(views.features, batch.x, batch.shape));
+        }
+      }
       const backboneLayers = model.layers.length;
       emit({ type: 'backbone', name: config.backbone ?? '', source: backbone?.source ?? 'checkpoint', sha256: config.transfer?.backboneSha256 ?? '', cut: config.transfer?.backboneLayer ?? '', layers: backboneLayers, params: model.countParams() });
     }

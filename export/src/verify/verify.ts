@@ -7,7 +7,12 @@ import { openOrtModel } from './ort.js';
 import { tfjsReference } from './tfjs-reference.js';
 
 /** Largest accepted max |Δp|: float32 models must match tfjs to rounding; float16 weights cost ~1e-3. */
-export const TOLERANCE = { fp32: 1e-5, fp16: 1e-2 } as const;
+/**
+ * Largest max |Δp| an export may show against tfjs. float16: its rounding of the weights alone moves a
+ * 28-layer MobileNet's logits by 0.3-0.7% (relative, measured on the bundled sample), which moves a
+ * trained model's probabilities by up to 1.3e-2; shallow models stay under 1e-3.
+ */
+export const TOLERANCE = { fp32: 1e-5, fp16: 2e-2 } as const;
 
 export interface VerificationReport extends ParityMetrics {
   /** What the inputs were. */

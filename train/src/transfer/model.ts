@@ -215,6 +215,22 @@ export function setTrainable(model: LayersModel, stage: 'head' | 'fine-tune', un
   return model.trainableWeights.reduce((n, w) => n + w.shape.reduce<number>((a, d) => a * (d ?? 1), 1), 0);
 }
 
+/**
+ * Scales the classifier's initial kernel by 1 / (root mean square of the features): Glorot-uniform assumes
+ * inputs of unit scale, and backbones differ (Darknet Tiny's pooled features have an RMS near 3.5, which
+ * starts training at logits of +-30 and a loss of 30; MobileNet's is near 1). Returns the RMS.
+ */
+export function scaleHeadToFeatures(views: TransferModel, features: Float32Array): number {
+  let sum = 0;
+  for (const v of features) sum += v * v;
+  const rms = Math.sqrt(sum / Math.max(1, features.length));
+  if (!(rms > 0) || !Number.isFinite(rms)) return rms;
+  const dense = views.model.getLayer(HEAD_LAYERS.logits);
+  const [kernel, bias] = dense.getWeights();
+  tf.tidy(() => dense.setWeights([tf.div(kernel, rms), bias]));
+  return rms;
+}
+
 /** Runs the frozen part once: pooled features of a batch of normalized images (or of their mirror images). */
 export function extractFeatures(features: LayersModel, x: Float32Array, shape: number[], options: { mirror?: boolean } = {}): Float32Array {
   return tf.tidy(() => {

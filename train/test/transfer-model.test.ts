@@ -1,6 +1,9 @@
 // Transfer models built from a backbone: the cut, nested and shared layers, layers the exporter cannot
 // translate, BatchNormalization kept in inference mode, and which weights each stage trains.
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { tf, tfl, type LayersModel, type SymbolicTensor, type Tensor } from '../src/backend/tf.js';
 import { chooseBackend } from '../src/backend/index.js';
@@ -74,6 +77,25 @@ describe('buildTransferModel', () => {
       () => buildTransferModel({ backbone: smallBackbone('m1'), cutLayer: 'nope', numClasses: 3, dropout: 0, seed: 1, name: 't' }),
       (e: Error) => e.name === 'TransferModelError' && /no layer "nope".*m1_c1, m1_bn, m1_relu, m1_c2.*--backbone-layer/.test(e.message),
     );
+  });
+
+  test('BAD CALL - an input size the backbone cannot take is a BackboneError naming the size', async () => {
+    // A backbone with a Dense layer after Flatten has weights for one input size only.
+    const input = tfl.input({ shape: [8, 8, 3] });
+    const flat = tfl.layers.flatten({ name: 'flat' }).apply(tfl.layers.conv2d({ name: 'c', filters: 2, kernelSize: 3 }).apply(input) as SymbolicTensor) as SymbolicTensor;
+    const model = tfl.model({ inputs: input, outputs: tfl.layers.dense({ name: 'fc', units: 4 }).apply(flat) as SymbolicTensor });
+    let saved: tf.io.ModelArtifacts | undefined;
+    await model.save(tf.io.withSaveHandler(async (a) => ((saved = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })));
+    const dir = await mkdtemp(join(tmpdir(), 'pets-dense-backbone-'));
+    try {
+      const artifacts = saved as tf.io.ModelArtifacts;
+      await writeFile(join(dir, 'model.json'), JSON.stringify({ format: 'layers-model', modelTopology: artifacts.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }] }));
+      await writeFile(join(dir, 'weights.bin'), new Uint8Array(artifacts.weightData as ArrayBuffer));
+      assert.equal((await openBackbone(dir, {})).inputSize, 8, 'its own size loads');
+      await assert.rejects(openBackbone(dir, {}, 12), (e: Error) => e.name === 'BackboneError' && /cannot take 12x12 images/.test(e.message));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test('BAD CALL - a shared layer is refused by name', () => {

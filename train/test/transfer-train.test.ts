@@ -2,13 +2,14 @@
 // gives, resume is exact across the two stages, a pretrained backbone beats training from scratch by a
 // wide margin, and bad backbone options fail before anything is written.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadCheckpoint, readIndex } from '../src/checkpoint.js';
 import { train, type TrainOptions } from '../src/train.js';
-import { PETS_MINI as sample, REPO_ROOT } from './fixtures.js';
+import { PETS_MINI as sample, REPO_ROOT, TRAIN_CLI as cli } from './fixtures.js';
 
 /** Darknet Tiny at 64 px on about 37 images per split: a transfer run of a few seconds. */
 const small = (out: string, extra: Partial<TrainOptions> = {}): TrainOptions => ({
@@ -117,5 +118,43 @@ describe('train() with a transfer preset', () => {
     const ok = await train(small(join(root, 'own-backbone'), { backbone: copy, normalize: 'unit', epochs: 1 }));
     assert.equal(ok.config.transfer?.backboneLayer, 'global_average_pooling2d_1', 'an unknown backbone is cut at its last global pooling');
     await assert.rejects(train({ data: sample, out: join(root, 'bad-preset'), preset: 'model3', backbone: 'darknet-tiny' }), (e: Error) => e.name === 'TrainOptionsError' && /transfer presets/.test(e.message));
+  });
+});
+
+describe('a transfer run survives SIGKILL', () => {
+  test('every checkpoint the index names loads after kill -9 in either stage, and --resume finishes both', async () => {
+    const run = join(root, 'killed');
+    const args = [cli, '--data', sample, '--out', run, '--preset', 'darknet', '--backend', 'wasm', '--image-size', '64', '--batch-size', '8',
+      '--limit', '40', '--epochs', '4', '--fine-tune', '3', '--unfreeze-from', 'conv2d_14', '--seed', '3', '--cache-dir', join(root, 'cache')];
+    const lastEpoch = async () => (await readIndex(join(run, 'checkpoints')).catch(() => undefined))?.last.epoch ?? 0;
+    const until = async (done: () => Promise<boolean>) => {
+      for (let waited = 0; waited < 120_000 && !(await done()); waited += 50) await new Promise((r) => setTimeout(r, 50));
+    };
+    // Kill points: as the first head checkpoint lands; as a later one lands (the index may be written
+    // while the next epoch's checkpoint is); in the middle of a fine-tuning epoch.
+    const moments = [async () => until(async () => (await lastEpoch()) >= 1), async () => until(async () => (await lastEpoch()) >= 2), async () => {
+      await until(async () => (await lastEpoch()) >= 5);
+      await new Promise((r) => setTimeout(r, 700));
+    }];
+    let killedMidway = 0;
+    for (const [i, moment] of moments.entries()) {
+      const child = spawn(process.execPath, i === 0 ? args : [...args.slice(0, 5), '--resume', '--cache-dir', join(root, 'cache')], { stdio: 'ignore' });
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      const early = await Promise.race([exited.then(() => true), moment().then(() => false)]);
+      if (!early) {
+        child.kill('SIGKILL');
+        killedMidway++;
+      }
+      await exited;
+      const index = await readIndex(join(run, 'checkpoints'));
+      for (const dir of new Set([index.best.dir, index.last.dir])) {
+        const checkpoint = await loadCheckpoint(join(run, 'checkpoints', dir));
+        checkpoint.model.dispose();
+        checkpoint.optimizerWeights.forEach((w) => w.tensor.dispose());
+      }
+    }
+    assert.ok(killedMidway >= 2, `at least two runs were killed while training (${killedMidway})`);
+    const done = await train({ data: sample, out: run, backend: 'wasm', resume: true, cacheDir: join(root, 'cache') });
+    assert.deepEqual(done.history.map((r) => [r.epoch, r.stage]), [[1, 'head'], [2, 'head'], [3, 'head'], [4, 'head'], [5, 'fine-tune'], [6, 'fine-tune'], [7, 'fine-tune']]);
   });
 });

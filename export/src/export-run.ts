@@ -118,6 +118,8 @@ export async function exportRun(options: ExportRunOptions): Promise<ExportRunRes
       epoch: info.epoch,
       metrics: info.metrics,
       preset: config.preset,
+      // Transfer runs: the pretrained backbone the model starts from, as resolved when it trained.
+      ...(config.transfer ? { backbone: { spec: config.transfer.backbone, sha256: config.transfer.backboneSha256, layer: config.transfer.backboneLayer } } : {}),
       trainBackend: info.backend,
       checkpointCreatedAt: info.createdAt,
       exporter: { name: EXPORTER.name, version: EXPORTER.version },

@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { decodeModel } from '@pets/export';
+import { ONNX_METADATA_KEYS } from '@pets/runtime/contract';
 import type { ProviderReport } from './src/parity/compare.js';
 import type { ParityReport } from './src/parity/run-parity.js';
 
@@ -62,6 +64,14 @@ for (const [preset, size] of [['mobilenet', '128'], ['darknet', '96']] as const)
       assert.equal(by(report, 'webgpu').status, 'pass', by(report, 'webgpu').reason);
       assert.ok(by(report, 'webgpu').maxAbsProbability <= 1e-4);
       assert.equal(by(report, 'cuda').status, 'skipped');
+      const onnx = decodeModel(new Uint8Array(await readFile(model(''))));
+      const provenance = JSON.parse(onnx.metadata_props.find((p) => p.key === ONNX_METADATA_KEYS.provenance)?.value ?? '{}');
+      assert.equal(provenance.preset, preset);
+      assert.equal(provenance.backbone?.spec, preset === 'mobilenet' ? 'mobilenet_v1_0.75_224' : 'darknet-tiny');
+      assert.match(provenance.backbone?.sha256 ?? '', /^[0-9a-f]{64}$/);
+      const contract = JSON.parse(onnx.metadata_props.find((p) => p.key === ONNX_METADATA_KEYS.contract)?.value ?? '{}');
+      assert.deepEqual(contract.imageSize, { height: Number(size), width: Number(size) });
+      assert.equal(contract.normalization.scale, preset === 'mobilenet' ? 1 / 127.5 : 1 / 255, 'the backbone decides the normalization');
     });
 
     test('fp16: every provider within the fp16 limit', async () => {

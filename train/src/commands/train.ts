@@ -5,6 +5,7 @@ import type { Argv, ArgumentsCamelCase } from 'yargs';
 import { BACKEND_NAMES, defaultWasmThreads, describeBackend, type BackendRequest } from '../backend/index.js';
 import { DEFAULT_PRESET, PRESET_NAMES, PRESETS, type PresetName } from '../presets.js';
 import { NORMALIZATION_NAMES } from '../backbones/index.js';
+import { downloadProgressPrinter } from './download-progress.js';
 import { train, type TrainEvent } from '../train.js';
 
 export const command = ['$0', 'train'];
@@ -61,6 +62,19 @@ export function progressPrinter(): (event: TrainEvent) => void {
   let bar: cliProgress.SingleBar | undefined;
   const newBar = (format: string) =>
     new cliProgress.SingleBar({ format, stream: process.stderr, hideCursor: interactive, noTTYOutput: !interactive, notTTYSchedule: 10_000, etaBuffer: 20 }, cliProgress.Presets.shades_classic);
+  const download = downloadProgressPrinter();
+  /** A bar counting up to `total`, started on the first event and stopped on the last. */
+  const count = (format: string, done: number, total: number) => {
+    if (!bar) {
+      bar = newBar(format);
+      bar.start(total, 0);
+    }
+    bar.update(done);
+    if (done === total) {
+      bar.stop();
+      bar = undefined;
+    }
+  };
   return (event) => {
     switch (event.type) {
       case 'backend':
@@ -69,33 +83,14 @@ export function progressPrinter(): (event: TrainEvent) => void {
       case 'warning':
         console.error(`warning: ${event.message}`);
         break;
-      case 'download': {
-        const p = event.progress;
-        if (!bar) {
-          bar = newBar('downloading backbone |{bar}| {percentage}% | {file} ({filesDone}/{filesTotal} files) | ETA {eta_formatted}');
-          bar.start(p.total ?? 1, 0, { file: p.file, filesDone: p.filesDone, filesTotal: p.filesTotal });
-        }
-        bar.setTotal(p.total ?? Math.max(p.received, 1));
-        bar.update(p.received, { file: p.file, filesDone: p.filesDone, filesTotal: p.filesTotal });
-        if (p.filesDone === p.filesTotal) {
-          bar.stop();
-          bar = undefined;
-        }
+      case 'download':
+        download(event.progress);
         break;
-      }
       case 'backbone':
         console.error(`backbone: ${event.name} (${event.source}, sha256 ${event.sha256.slice(0, 12)}…), cut at "${event.cut}"; ${event.params.toLocaleString('en-US')} parameters in all`);
         break;
       case 'features':
-        if (!bar) {
-          bar = newBar('backbone features |{bar}| {value}/{total} images | ETA {eta_formatted}');
-          bar.start(event.total, 0);
-        }
-        bar.update(event.done);
-        if (event.done === event.total) {
-          bar.stop();
-          bar = undefined;
-        }
+        count('backbone features |{bar}| {value}/{total} images | ETA {eta_formatted}', event.done, event.total);
         break;
       case 'stage':
         if (event.stage !== 'train') {
@@ -107,15 +102,7 @@ export function progressPrinter(): (event: TrainEvent) => void {
         if (event.stage !== 'train') console.error(`stage ${event.stage} took ${event.seconds.toFixed(1)} s`);
         break;
       case 'cache':
-        if (!bar) {
-          bar = newBar('decoding images |{bar}| {value}/{total} | ETA {eta_formatted}');
-          bar.start(event.total, 0);
-        }
-        bar.update(event.done);
-        if (event.done === event.total) {
-          bar.stop();
-          bar = undefined;
-        }
+        count('decoding images |{bar}| {value}/{total} | ETA {eta_formatted}', event.done, event.total);
         break;
       case 'dataset':
         console.error(event.splits.summary);

@@ -118,28 +118,15 @@ export function buildTransferModel(spec: TransferSpec): TransferModel {
   const dropout = spec.dropout > 0 ? tfl.layers.dropout({ name: HEAD_LAYERS.dropout, rate: spec.dropout }) : undefined;
   const dense = tfl.layers.dense({ name: HEAD_LAYERS.logits, units: spec.numClasses, kernelInitializer: init() });
   const softmax = tfl.layers.activation({ name: HEAD_LAYERS.probs, activation: 'softmax' });
-  const head = (features: SymbolicTensor) => {
-    const dropped = dropout ? (dropout.apply(features) as SymbolicTensor) : features;
-    return dense.apply(dropped) as SymbolicTensor;
-  };
   const pooled = pool ? (pool.apply(found.output) as SymbolicTensor) : found.output;
-  const logitsOut = head(pooled);
-  const probs = softmax.apply(logitsOut) as SymbolicTensor;
-  const model = tfl.model({ inputs: found.input, outputs: probs, name: spec.name });
-  const featureInput = tfl.input({ shape: [pooled.shape[1] as number], name: 'features' });
-  const headLogits = head(featureInput);
-  return {
-    model,
-    logits: tfl.model({ inputs: found.input, outputs: logitsOut }),
-    features: tfl.model({ inputs: found.input, outputs: pooled }),
-    headLogits: tfl.model({ inputs: featureInput, outputs: headLogits }),
-    head: tfl.model({ inputs: featureInput, outputs: softmax.apply(headLogits) as SymbolicTensor }),
-  };
+  const dropped = dropout ? (dropout.apply(pooled) as SymbolicTensor) : pooled;
+  const probs = softmax.apply(dense.apply(dropped) as SymbolicTensor) as SymbolicTensor;
+  return transferViews(tfl.model({ inputs: found.input, outputs: probs, name: spec.name }));
 }
 
 /**
- * The training views of a transfer model loaded from a checkpoint (its own, fresh layers): the head's
- * layers are found by name.
+ * The training views of a transfer model, built here or loaded from a checkpoint: the head's layers are
+ * found by name, and applied once more to a features input for the views on cached features.
  */
 export function transferViews(model: LayersModel): TransferModel {
   const get = (name: string) => model.layers.find((l) => l.name === name);

@@ -42,8 +42,3 @@ export function planStages(config: StagePlanInput): Stage[] {
   }
   return stages;
 }
-
-/** The stage an epoch belongs to (epochs past the plan belong to the last stage). */
-export function stageOf(stages: Stage[], epoch: number): Stage {
-  return stages.find((s) => epoch >= s.first && epoch <= s.last) ?? stages[stages.length - 1];
-}

@@ -17,6 +17,8 @@ export interface ModelMetadata {
 
 /** Top-level metadata of an ONNX model file; throws ModelContractError when the bytes are not ONNX. */
 export function readOnnxMetadata(bytes: Uint8Array): ModelMetadata {
+  // Zero bytes parse as an empty ModelProto, which would be reported as a model without the contract.
+  if (bytes.byteLength === 0) throw new ModelContractError('The model is empty (0 bytes): not an ONNX file. Export one with pets-export.');
   const props: Record<string, string> = {};
   let producerName = '';
   try {

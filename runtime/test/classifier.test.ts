@@ -170,6 +170,10 @@ describe('Classifier (fake platform)', () => {
     await assert.rejects(Classifier.create(fakePlatform().platform, bare), { name: 'ModelContractError', message: /test-producer.*has no "pets\.contract" metadata/ });
   });
 
+  test('BAD CALL - an empty model file (0 bytes) is not an ONNX file', async () => {
+    await assert.rejects(Classifier.create(fakePlatform().platform, new Uint8Array(0)), { name: 'ModelContractError', message: /empty \(0 bytes\): not an ONNX file/ });
+  });
+
   test('BAD CALL - bytes that are not ONNX', async () => {
     await assert.rejects(Classifier.create(fakePlatform().platform, new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff])), { name: 'ModelContractError', message: /not a readable ONNX file/ });
   });

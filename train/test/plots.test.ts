@@ -61,6 +61,18 @@ describe('renderCurves', () => {
     await sharp(await renderCurves(allNaN, 'accuracy')).metadata();
   });
 
+  it('marks where a transfer run starts fine-tuning with a dashed grey rule', async () => {
+    const staged = history(12).map((row) => ({ ...row, stage: row.epoch > 8 ? 'fine-tune' : 'head' }));
+    const png = await renderCurves(staged, 'accuracy');
+    await assertPicture(png, 600, 400);
+    const plain = await renderCurves(staged.map(({ stage: _s, ...row }) => row), 'accuracy');
+    const [a, b] = await Promise.all([png, plain].map((p) => sharp(p).removeAlpha().raw().toBuffer()));
+    // Pixels the stage marker adds: different from the plain figure, and a neutral grey darker than the grid.
+    let added = 0;
+    for (let i = 0; i < a.length; i += 3) if (a[i] === a[i + 1] && a[i + 1] === a[i + 2] && a[i] < 200 && (a[i] !== b[i] || a[i + 1] !== b[i + 1] || a[i + 2] !== b[i + 2])) added++;
+    assert.ok(added > 150, `the dashed rule and its label add ${added} grey pixels`);
+  });
+
   it('BAD CALL - unknown metric', async () => {
     await assert.rejects(renderCurves(history(2), 'f1' as 'loss'), { name: 'RangeError', message: /"f1".*accuracy, loss/ });
   });

@@ -75,7 +75,7 @@ async function renderPng(spec: vegaLite.TopLevelSpec): Promise<Buffer> {
 
 /** Train vs validation curve of one metric over epochs, like Keras' `plot(history)` figures. */
 export async function renderCurves(
-  history: readonly EpochMetrics[],
+  history: readonly (EpochMetrics & { stage?: string })[],
   metric: 'accuracy' | 'loss',
   options: CurvesOptions = {},
 ): Promise<Buffer> {
@@ -96,7 +96,23 @@ export async function renderCurves(
   const title = options.title ?? (metric === 'accuracy' ? 'Model accuracy' : 'Model loss');
   const subtitle = dropped > 0 ? `${dropped} non-finite value(s) (NaN/Infinity) not plotted` : undefined;
   const epochs = new Set(points.map((p) => p.epoch)).size;
-  const spec: vegaLite.TopLevelSpec = {
+  // Transfer runs: a dashed rule where fine-tuning starts, so a jump in the curves reads as the new stage.
+  const fineTune = history.find((row) => row.stage === 'fine-tune');
+  const stageLayers: Record<string, unknown>[] = fineTune
+    ? [
+        {
+          data: { values: [{ epoch: fineTune.epoch - 0.5, label: 'fine-tuning' }] },
+          mark: { type: 'rule', strokeDash: [6, 4], color: '#555', strokeWidth: 1.5 },
+          encoding: { x: { field: 'epoch', type: 'quantitative' } },
+        },
+        {
+          data: { values: [{ epoch: fineTune.epoch - 0.5, label: 'fine-tuning' }] },
+          mark: { type: 'text', align: 'left', baseline: 'top', dx: 4, dy: 4, fontSize: 12, color: '#555' },
+          encoding: { x: { field: 'epoch', type: 'quantitative' }, y: { value: 0 }, text: { field: 'label' } },
+        },
+      ]
+    : [];
+  const curves: vegaLite.TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: subtitle === undefined ? title : { text: title, subtitle },
     width: 700,
@@ -131,7 +147,9 @@ export async function renderCurves(
       order: { field: 'epoch', type: 'quantitative' },
     },
   };
-  return renderPng(spec);
+  if (stageLayers.length === 0) return renderPng(curves);
+  const { mark, encoding, ...frame } = curves as unknown as Record<string, unknown>;
+  return renderPng({ ...frame, layer: [{ mark, encoding }, ...stageLayers] } as unknown as vegaLite.TopLevelSpec);
 }
 
 function validateConfusion(matrix: readonly (readonly number[])[], labels: readonly string[]): void {

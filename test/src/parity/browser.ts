@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { ImageDecodeError } from '@pets/runtime';
 
 export const CHROMIUM_PATH = process.env.PETS_CHROMIUM ?? '/usr/bin/chromium';
 const FLAGS = ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
@@ -55,10 +56,15 @@ window.petsBenchPreprocess = async (name, runs) => {
 window.petsClassifyFile = async (ep, name) => {
   const c = await classifier(ep);
   const blob = await (await fetch('/images/' + encodeURIComponent(name))).blob();
-  const predictions = await c.classify(blob, { all: true });
-  const p = new Array(predictions.length);
-  for (const q of predictions) p[q.index] = q.probability;
-  return p;
+  try {
+    const predictions = await c.classify(blob, { all: true });
+    const p = new Array(predictions.length);
+    for (const q of predictions) p[q.index] = q.probability;
+    return p;
+  } catch (error) {
+    // Errors cross page.evaluate as text only; the name is kept so Node can rethrow a named error.
+    return { error: { name: error.name, message: error.message } };
+  }
 };
 `;
 
@@ -67,7 +73,10 @@ const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javas
 export interface BrowserRuntime {
   /** Runs preprocessed inputs [count, H, W, 3] through the web entry on `ep`, `chunk` images per call. */
   infer(ep: 'webgpu' | 'wasm', x: Float32Array, count: number, chunk?: number): Promise<{ probabilities: Float32Array; logits: Float32Array | null; executionProvider: string; reason: string | null }>;
-  /** Decodes and classifies an image file in the browser (createImageBitmap); full probability vector. */
+  /**
+   * Decodes and classifies an image file in the browser (createImageBitmap); full probability vector.
+   * ImageDecodeError (naming `path`) when the browser cannot decode the file.
+   */
   classifyFile(ep: 'webgpu' | 'wasm', path: string): Promise<Float32Array>;
   /**
    * Times, in the page, for one image file: decode + resize + normalize (`total`), resize + normalize of
@@ -150,7 +159,12 @@ export async function openBrowserRuntime(model: Uint8Array, options: { webgpu?: 
       async classifyFile(ep, path) {
         const name = `${images.size}-${path.split('/').pop()}`;
         images.set(name, path);
-        const p = await page.evaluate(([e, n]) => (window as unknown as { petsClassifyFile: (e: string, n: string) => Promise<number[]> }).petsClassifyFile(e, n), [ep, name] as const);
+        type Result = number[] | { error: { name: string; message: string } };
+        const p = await page.evaluate(([e, n]) => (window as unknown as { petsClassifyFile: (e: string, n: string) => Promise<Result> }).petsClassifyFile(e, n), [ep, name] as const);
+        if (!Array.isArray(p)) {
+          if (p.error.name === 'ImageDecodeError') throw new ImageDecodeError(path, p.error.message.replace(/^Cannot decode image [^:]*: /, ''));
+          throw Object.assign(new Error(`in the browser: ${p.error.message}`), { name: p.error.name });
+        }
         return Float32Array.from(p);
       },
       async benchPreprocess(path, runs) {

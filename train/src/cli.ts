@@ -1,8 +1,9 @@
-// pets-train: train (default command), summary and evaluate. Handlers call plain functions; only this
+// pets-train: train (default command), summary, evaluate, backbones and download. Handlers call plain functions; only this
 // top level turns errors into messages and exit codes.
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import * as backbonesCommand from './commands/backbones.js';
+import * as downloadCommand from './commands/download.js';
 import * as evaluateCommand from './commands/evaluate.js';
 import * as summaryCommand from './commands/summary.js';
 import * as trainCommand from './commands/train.js';
@@ -16,6 +17,7 @@ try {
     .command(summaryCommand)
     .command(evaluateCommand)
     .command(backbonesCommand)
+    .command(downloadCommand)
     .strict()
     .help()
     .alias('h', 'help')

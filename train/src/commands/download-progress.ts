@@ -1,5 +1,5 @@
-// Renders backbone download progress on stderr: one bar over all bytes with an ETA, in the style of the
-// training progress bars. Pass downloadProgressPrinter() as resolveBackbone's onProgress.
+// Renders download progress on stderr: backbones (one bar over all bytes with an ETA, in the style of the
+// training progress bars; pass downloadProgressPrinter() as resolveBackbone's onProgress) and single large files.
 import cliProgress from 'cli-progress';
 import type { DownloadProgress } from '../backbones/index.js';
 
@@ -31,6 +31,41 @@ export function downloadProgressPrinter(label = 'downloading backbone'): (progre
     if (p.filesDone === p.filesTotal) {
       bar.stop();
       done = true;
+    }
+  };
+}
+
+/**
+ * A byte bar for one file with speed and ETA: call with the bytes on disk and the size; `resumedFrom` bytes
+ * were there before this run, so the speed counts only this run's.
+ */
+export function byteProgressPrinter(label: string, resumedFrom = 0): (bytes: number, total: number | null) => void {
+  const interactive = Boolean(process.stderr.isTTY);
+  const started = Date.now();
+  let bar: cliProgress.SingleBar | undefined;
+  const mb = (n: number) => (n / MB).toFixed(1);
+  return (bytes, total) => {
+    if (total === null || total === 0) return;
+    const seconds = (Date.now() - started) / 1000;
+    const speed = seconds > 0 ? `${mb((bytes - resumedFrom) / seconds)} MB/s` : '-';
+    if (!bar) {
+      bar = new cliProgress.SingleBar(
+        {
+          format: `${label} |{bar}| {percentage}% | {mbDone}/{mbTotal} MB | {speed} | ETA {eta_formatted}`,
+          stream: process.stderr,
+          hideCursor: interactive,
+          noTTYOutput: !interactive,
+          notTTYSchedule: 10_000,
+          etaBuffer: 200,
+        },
+        cliProgress.Presets.shades_classic,
+      );
+      bar.start(total, resumedFrom, { mbDone: mb(resumedFrom), mbTotal: mb(total), speed });
+    }
+    bar.update(Math.min(bytes, total), { mbDone: mb(bytes), mbTotal: mb(total), speed });
+    if (bytes >= total) {
+      bar.stop();
+      bar = undefined;
     }
   };
 }

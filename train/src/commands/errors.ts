@@ -8,4 +8,5 @@ export const TRAIN_USER_ERRORS = [
   'BatchMemoryError',
   'BackboneError',
   'TransferModelError',
+  'DatasetDownloadError',
 ];

@@ -7,6 +7,7 @@ import { chooseBackend, type BackendReport, type BackendRequest } from './backen
 import { tf, type LayersModel, type Optimizer, type Tensor, type Variable } from './backend/tf.js';
 import { isBetter, loadCheckpoint, readIndex, saveCheckpoint, updateIndex, type CheckpointIndex } from './checkpoint.js';
 import { loadDataset } from './data/dataset.js';
+import { downloadDataset, type DatasetDownloadEvent, type DownloadDatasetOptions } from './dataset-download/index.js';
 import { openSplits, type LoadedSplits } from './data/splits-loader.js';
 import { evaluateModel, type EvaluationResult } from './evaluate.js';
 import { trainEpoch } from './fit.js';
@@ -28,6 +29,11 @@ import { writeFileAtomic } from './util/atomic.js';
 export interface TrainOptions {
   /** Dataset root: the Oxford-IIIT Pet layout or one folder per class. */
   data: string;
+  /**
+   * Download the Oxford-IIIT Pet dataset into `data` first when that folder does not exist: true for the
+   * official archives, or downloadDataset()'s options (a mirror, its md5s). Default false.
+   */
+  download?: boolean | Omit<DownloadDatasetOptions, 'out' | 'onEvent'>;
   /** Run directory for checkpoints, history, curves and evaluation. */
   out: string;
   /** Preset: a transfer model (mobilenet, darknet) or a reference study model (model1-5). Default DEFAULT_PRESET. */
@@ -101,6 +107,7 @@ export type TrainEvent =
   | { type: 'backend'; report: BackendReport }
   | { type: 'backbone'; name: string; source: string; sha256: string; cut: string; layers: number; params: number }
   | { type: 'download'; progress: DownloadProgress }
+  | { type: 'dataset-download'; event: DatasetDownloadEvent }
   | { type: 'features'; done: number; total: number }
   | { type: 'stage'; stage: StageName; first: number; last: number; learningRate: number; trainableParams: number; cachedFeatures: boolean }
   | { type: 'stage-end'; stage: StageName; seconds: number }
@@ -350,6 +357,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const runDir = resolve(options.out);
   const config = await prepareRunDir(runDir, options);
   const createdRunDir = !(await exists(runDir));
+  if (options.download && !(await exists(config.data))) {
+    await downloadDataset({ ...(options.download === true ? {} : options.download), out: config.data, onEvent: (event) => emit({ type: 'dataset-download', event }) });
+  }
   const dataset = await loadDataset(config.data);
   const backend = await chooseBackend(options.backend ?? 'auto', { threads: options.threads });
   emit({ type: 'backend', report: backend });

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { create } from 'tar';
 import { loadDataset } from '../src/data/dataset.js';
+import { train } from '../src/train.js';
 import { downloadDataset, MARKER_FILE, type DatasetDownloadEvent, type DownloadDatasetOptions } from '../src/dataset-download/index.js';
 import { PETS_MINI, TRAIN_CLI } from './fixtures.js';
 
@@ -204,6 +205,29 @@ describe('downloadDataset', () => {
     const out = join(tmp, 'occupied');
     await cp(PETS_MINI, out, { recursive: true });
     await assert.rejects(downloadDataset({ ...FAST, out, mirror: `${base}/ok` }), { name: 'DatasetDownloadError', message: /already exists but holds no \.pets-download\.json/ });
+  });
+});
+
+describe('train({ download })', () => {
+  test('a missing --data folder is downloaded first, then trained on', async () => {
+    const data = join(tmp, 'train-data');
+    const events: string[] = [];
+    const result = await train({
+      data,
+      download: { ...FAST, mirror: `${base}/ok`, md5: md5Of('ok') },
+      out: join(tmp, 'train-run'),
+      preset: 'model2',
+      backend: 'wasm',
+      imageSize: 24,
+      batchSize: 16,
+      epochs: 1,
+      limit: 16,
+      onEvent: (e) => events.push(e.type === 'dataset-download' ? `dataset-download:${e.event.type}` : e.type),
+    });
+    assert.ok(events.includes('dataset-download:verified'));
+    assert.ok(events.indexOf('dataset-download:scan') < events.indexOf('dataset'), 'downloaded before the data is read');
+    assert.equal(result.history.length, 1);
+    assert.ok(await exists(join(data, MARKER_FILE)));
   });
 });
 

@@ -6,6 +6,7 @@ import { BACKEND_NAMES, defaultWasmThreads, describeBackend, type BackendRequest
 import { DEFAULT_PRESET, PRESET_NAMES, PRESETS, type PresetName } from '../presets.js';
 import { NORMALIZATION_NAMES } from '../backbones/index.js';
 import { downloadProgressPrinter } from './download-progress.js';
+import { datasetDownloadPrinter } from './download.js';
 import { train, type TrainEvent } from '../train.js';
 
 export const command = ['$0', 'train'];
@@ -16,6 +17,7 @@ const defaults = PRESETS[DEFAULT_PRESET];
 export function builder(yargs: Argv) {
   return yargs
     .option('data', { type: 'string', demandOption: true, describe: 'Dataset root: Oxford-IIIT Pet layout (annotations/, images/) or one folder per class' })
+    .option('download', { type: 'boolean', default: false, describe: 'Download the Oxford-IIIT Pet dataset into --data first when that folder does not exist (as pets-train download)' })
     .option('out', { type: 'string', demandOption: true, describe: 'Run directory (checkpoints, history, curves, evaluation)' })
     .option('preset', { choices: PRESET_NAMES, default: DEFAULT_PRESET as PresetName, describe: 'mobilenet, darknet: a bundled ImageNet backbone with a new head (transfer learning); model1-5: the reference study from scratch' })
     .option('backbone', { type: 'string', describe: 'Transfer: a known backbone name (pets-train backbones), a model.json path or folder, or an http(s) URL (downloaded once into --cache-dir) [preset: mobilenet_v1_0.75_224 / darknet-tiny]' })
@@ -63,6 +65,7 @@ export function progressPrinter(): (event: TrainEvent) => void {
   const newBar = (format: string) =>
     new cliProgress.SingleBar({ format, stream: process.stderr, hideCursor: interactive, noTTYOutput: !interactive, notTTYSchedule: 10_000, etaBuffer: 20 }, cliProgress.Presets.shades_classic);
   const download = downloadProgressPrinter();
+  const datasetDownload = datasetDownloadPrinter();
   /** A bar counting up to `total`, started on the first event and stopped on the last. */
   const count = (format: string, done: number, total: number) => {
     if (!bar) {
@@ -85,6 +88,9 @@ export function progressPrinter(): (event: TrainEvent) => void {
         break;
       case 'download':
         download(event.progress);
+        break;
+      case 'dataset-download':
+        datasetDownload(event.event);
         break;
       case 'backbone':
         console.error(`backbone: ${event.name} (${event.source}, sha256 ${event.sha256.slice(0, 12)}…), cut at "${event.cut}"; ${event.params.toLocaleString('en-US')} parameters in all`);
@@ -148,6 +154,7 @@ export function progressPrinter(): (event: TrainEvent) => void {
 export async function handler(argv: Args): Promise<void> {
   const result = await train({
     data: argv.data,
+    download: argv.download,
     out: argv.out,
     preset: argv.preset,
     backbone: argv.backbone,

@@ -1,5 +1,6 @@
-// Where the Oxford-IIIT Pet archives come from and what they must hash to: the official VGG server (the
-// URLs and md5s of torchvision's OxfordIIITPet._RESOURCES), or a mirror with the same file names.
+// Where the Oxford-IIIT Pet archives come from and what they must hash to: VGG's file server, or a mirror
+// with the same file names. The md5s are those of torchvision's OxfordIIITPet._RESOURCES, which names the
+// same files under https://www.robots.ox.ac.uk/~vgg/data/pets/data/ (usable as --mirror).
 import { DatasetDownloadError } from './errors.js';
 
 export const ARCHIVE_NAMES = ['images', 'annotations'] as const;

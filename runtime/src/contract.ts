@@ -42,7 +42,9 @@ export interface ModelContract {
   /**
    * Embedded ICC colour profiles are ignored: samples are used as stored, as the browser's
    * createImageBitmap(..., { colorSpaceConversion: 'none' }) gives them, so that Node and browsers
-   * agree without depending on two colour-management engines.
+   * agree without depending on two colour-management engines. CMYK (and YCCK) samples, which have no
+   * RGB without a profile, are converted as Chromium does: read as Adobe-inverted CMYK, each channel
+   * iX * iK / 255 truncated, i.e. floor((255 - C) * (255 - K) / 255) in ink terms (cmyk.ts).
    */
   colorProfile: 'ignore';
   /** Class labels in output index order. */

@@ -191,15 +191,16 @@ describe('decodeImage: formats', () => {
     }
   });
 
-  it('CMYK JPEG converts to sRGB', async (t) => {
+  it('CMYK JPEG converts the browsers\' way: each channel (255 - X) * (255 - K) / 255, truncated, no profile', async (t) => {
     if (skipUnlessSupported(t, 'jpeg')) return;
-    const bytes = await solid(10, 6).toColourspace('cmyk').jpeg({ quality: 95 }).toBuffer();
+    // Any CMYK JPEG, its samples then set to C, M, Y, K = 0, 155, 205, 55 (stored Adobe-inverted).
+    const cmyk = await solid(16, 16).toColourspace('cmyk').jpeg().toBuffer();
+    const bytes = await sharp(cmyk, { ignoreIcc: true }).pipelineColourspace('cmyk').linear([0, 0, 0, 0], [0, 155, 205, 55]).toColourspace('cmyk').jpeg({ quality: 100 }).toBuffer();
     assert.equal((await sharp(bytes).metadata()).space, 'cmyk', 'the fixture must really be CMYK');
     const image = await decodeImage(bytes);
-    assertDecoded(image, 10, 6, 3);
-    // RGB -> CMYK -> RGB goes through sharp's generic CMYK profile and is not exact (about 15 levels
-    // in blue for this colour); 24 still tells orange apart from an unconverted or inverted image.
-    assertAllNear(image, [200, 100, 50, 255], 24);
+    assertDecoded(image, 16, 16, 3);
+    // 255 * 200 / 255, 100 * 200 / 255 = 78.4, 50 * 200 / 255 = 39.2: what Chromium gives, exactly.
+    assertAllNear(image, [200, 78, 39, 255], 0);
   });
 
   it('EXIF orientation 6 is applied: width and height swap, content turns 90 degrees clockwise', async (t) => {

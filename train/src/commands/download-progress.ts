@@ -36,15 +36,19 @@ export function downloadProgressPrinter(label = 'downloading backbone'): (progre
 }
 
 /**
- * A byte bar for one file with speed and ETA: call with the bytes on disk and the size; `resumedFrom` bytes
- * were there before this run, so the speed counts only this run's.
+ * A byte bar for one attempt at a file, with speed and ETA: update() with the bytes on disk and the size;
+ * `resumedFrom` bytes were there before this attempt, so the speed counts only its own. stop() ends it early.
  */
-export function byteProgressPrinter(label: string, resumedFrom = 0): (bytes: number, total: number | null) => void {
+export function byteProgressPrinter(label: string, resumedFrom = 0): { update: (bytes: number, total: number | null) => void; stop: () => void } {
   const interactive = Boolean(process.stderr.isTTY);
   const started = Date.now();
   let bar: cliProgress.SingleBar | undefined;
   const mb = (n: number) => (n / MB).toFixed(1);
-  return (bytes, total) => {
+  const stop = () => {
+    bar?.stop();
+    bar = undefined;
+  };
+  const update = (bytes: number, total: number | null) => {
     if (total === null || total === 0) return;
     const seconds = (Date.now() - started) / 1000;
     const speed = seconds > 0 ? `${mb((bytes - resumedFrom) / seconds)} MB/s` : '-';
@@ -63,9 +67,7 @@ export function byteProgressPrinter(label: string, resumedFrom = 0): (bytes: num
       bar.start(total, resumedFrom, { mbDone: mb(resumedFrom), mbTotal: mb(total), speed });
     }
     bar.update(Math.min(bytes, total), { mbDone: mb(bytes), mbTotal: mb(total), speed });
-    if (bytes >= total) {
-      bar.stop();
-      bar = undefined;
-    }
+    if (bytes >= total) stop();
   };
+  return { update, stop };
 }

@@ -24,7 +24,7 @@ type Args = ArgumentsCamelCase<Awaited<ReturnType<typeof builder>['argv']>>;
 /** Renders download events on stderr: a byte bar per archive, retries, extraction and the scan's bar. */
 export function datasetDownloadPrinter(): (event: DatasetDownloadEvent) => void {
   const interactive = Boolean(process.stderr.isTTY);
-  let bytes: ((bytes: number, total: number | null) => void) | undefined;
+  let bytes: ReturnType<typeof byteProgressPrinter> | undefined;
   let scan: cliProgress.SingleBar | undefined;
   return (event) => {
     switch (event.type) {
@@ -33,13 +33,15 @@ export function datasetDownloadPrinter(): (event: DatasetDownloadEvent) => void 
         break;
       case 'download':
         if (event.resumedFrom > 0) console.error(`resuming ${event.archive}.tar.gz at ${(event.resumedFrom / 2 ** 20).toFixed(1)} MB`);
+        bytes?.stop();
         bytes = byteProgressPrinter(`${event.archive}.tar.gz`, event.resumedFrom);
         break;
       case 'bytes':
-        bytes?.(event.bytes, event.total);
+        bytes?.update(event.bytes, event.total);
         break;
       case 'retry':
-        console.error(`\n${event.reason}; retry ${event.attempt} in ${(event.delayMs / 1000).toFixed(1)} s`);
+        bytes?.stop();
+        console.error(`${event.reason}; retry ${event.attempt} in ${(event.delayMs / 1000).toFixed(1)} s`);
         break;
       case 'verified':
         console.error(`${event.archive}.tar.gz: md5 ${event.md5} verified`);

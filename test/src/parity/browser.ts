@@ -53,6 +53,15 @@ window.petsBenchPreprocess = async (name, runs) => {
   return { kernel: wasmResizeAvailable(), executionProvider: c.info.executionProvider,
     total: await time(() => c.preprocess(blob)), preprocess: await time(() => c.preprocess(imageData)), infer: await time(() => c.infer(x)) };
 };
+window.petsPreprocessFile = async (name) => {
+  const c = await classifier('wasm');
+  const blob = await (await fetch('/images/' + encodeURIComponent(name))).blob();
+  try {
+    return Array.from(await c.preprocess(blob));
+  } catch (error) {
+    return { error: { name: error.name, message: error.message } };
+  }
+};
 window.petsClassifyFile = async (ep, name) => {
   const c = await classifier(ep);
   const blob = await (await fetch('/images/' + encodeURIComponent(name))).blob();
@@ -62,7 +71,6 @@ window.petsClassifyFile = async (ep, name) => {
     for (const q of predictions) p[q.index] = q.probability;
     return p;
   } catch (error) {
-    // Errors cross page.evaluate as text only; the name is kept so Node can rethrow a named error.
     return { error: { name: error.name, message: error.message } };
   }
 };
@@ -78,6 +86,8 @@ export interface BrowserRuntime {
    * ImageDecodeError (naming `path`) when the browser cannot decode the file.
    */
   classifyFile(ep: 'webgpu' | 'wasm', path: string): Promise<Float32Array>;
+  /** The model input the web entry makes from an image file (decode, resize, normalize); ImageDecodeError as classifyFile. */
+  preprocessFile(path: string): Promise<Float32Array>;
   /**
    * Times, in the page, for one image file: decode + resize + normalize (`total`), resize + normalize of
    * the decoded pixels (`preprocess`) and a batch-1 run on onnxruntime-web's wasm provider (`infer`);
@@ -87,6 +97,17 @@ export interface BrowserRuntime {
   /** The runtime's WebAssembly resize in the page: whether the kernel runs there, and its output (null without it). */
   resize(pixels: { data: Uint8Array; width: number; height: number; channels: 3 | 4 }, outW: number, outH: number): Promise<{ kernel: boolean; bytes: Uint8Array | null }>;
   close(): Promise<void>;
+}
+
+/** A page function's numbers, or the error it caught (errors cross page.evaluate as text only). */
+type PageResult = number[] | { error: { name: string; message: string } };
+
+function fromPage(path: string, result: PageResult): Float32Array {
+  if (Array.isArray(result)) return Float32Array.from(result);
+  const { name, message } = result.error;
+  // The name is kept so that callers can tell an undecodable file from a bug.
+  if (name === 'ImageDecodeError') throw new ImageDecodeError(path, message.replace(/^Cannot decode image [^:]*: /, ''));
+  throw Object.assign(new Error(`in the browser: ${message}`), { name });
 }
 
 /** Starts Chromium on a page serving `model`; call setInput()/classifyFile() through the returned object. */
@@ -159,13 +180,14 @@ export async function openBrowserRuntime(model: Uint8Array, options: { webgpu?: 
       async classifyFile(ep, path) {
         const name = `${images.size}-${path.split('/').pop()}`;
         images.set(name, path);
-        type Result = number[] | { error: { name: string; message: string } };
-        const p = await page.evaluate(([e, n]) => (window as unknown as { petsClassifyFile: (e: string, n: string) => Promise<Result> }).petsClassifyFile(e, n), [ep, name] as const);
-        if (!Array.isArray(p)) {
-          if (p.error.name === 'ImageDecodeError') throw new ImageDecodeError(path, p.error.message.replace(/^Cannot decode image [^:]*: /, ''));
-          throw Object.assign(new Error(`in the browser: ${p.error.message}`), { name: p.error.name });
-        }
-        return Float32Array.from(p);
+        const p = await page.evaluate(([e, n]) => (window as unknown as { petsClassifyFile: (e: string, n: string) => Promise<PageResult> }).petsClassifyFile(e, n), [ep, name] as const);
+        return fromPage(path, p);
+      },
+      async preprocessFile(path) {
+        const name = `${images.size}-${path.split('/').pop()}`;
+        images.set(name, path);
+        const p = await page.evaluate((n) => (window as unknown as { petsPreprocessFile: (n: string) => Promise<PageResult> }).petsPreprocessFile(n), name);
+        return fromPage(path, p);
       },
       async benchPreprocess(path, runs) {
         const name = `${images.size}-${path.split('/').pop()}`;

@@ -247,6 +247,20 @@ describe('pets-train download', () => {
     assert.match(stderr, /images\.tar\.gz: md5 [0-9a-f]{32} verified/);
   });
 
+  test('pets-train --data DIR --download --mirror --md5 downloads into the missing folder, then trains', async () => {
+    const data = join(tmp, 'cli-train-data');
+    const sums = md5Of('ok');
+    const args = [TRAIN_CLI, '--data', data, '--download', '--mirror', `${base}/ok`, '--md5', `images=${sums.images},annotations=${sums.annotations}`,
+      '--out', join(tmp, 'cli-train-run'), '--preset', 'model2', '--backend', 'wasm', '--image-size', '24', '--batch-size', '16', '--epochs', '1', '--limit', '16'];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const [code] = (await once(child, 'exit')) as [number];
+    assert.equal(code, 0, stderr);
+    assert.match(stderr, /images\.tar\.gz: md5 [0-9a-f]{32} verified/);
+    assert.match(stderr, /^epoch 1: /m);
+  });
+
   test('BAD CALL - a malformed --md5 is a one-line user error', async () => {
     const child = spawn(process.execPath, [TRAIN_CLI, 'download', '--out', join(tmp, 'never'), '--mirror', `${base}/ok`, '--md5', 'images=xyz'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';

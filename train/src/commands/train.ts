@@ -7,6 +7,7 @@ import { DEFAULT_PRESET, PRESET_NAMES, PRESETS, type PresetName } from '../prese
 import { NORMALIZATION_NAMES } from '../backbones/index.js';
 import { downloadProgressPrinter } from './download-progress.js';
 import { datasetDownloadPrinter } from './download.js';
+import { parseMd5Overrides } from '../dataset-download/index.js';
 import { train, type TrainEvent } from '../train.js';
 
 export const command = ['$0', 'train'];
@@ -18,6 +19,8 @@ export function builder(yargs: Argv) {
   return yargs
     .option('data', { type: 'string', demandOption: true, describe: 'Dataset root: Oxford-IIIT Pet layout (annotations/, images/) or one folder per class' })
     .option('download', { type: 'boolean', default: false, describe: 'Download the Oxford-IIIT Pet dataset into --data first when that folder does not exist (as pets-train download)' })
+    .option('mirror', { type: 'string', describe: 'With --download: base URL serving images.tar.gz and annotations.tar.gz [the official server]' })
+    .option('md5', { type: 'string', describe: 'With --download: md5s of a mirror\'s own archives, images=HEX,annotations=HEX [the official archives\']' })
     .option('out', { type: 'string', demandOption: true, describe: 'Run directory (checkpoints, history, curves, evaluation)' })
     .option('preset', { choices: PRESET_NAMES, default: DEFAULT_PRESET as PresetName, describe: 'mobilenet, darknet: a bundled ImageNet backbone with a new head (transfer learning); model1-5: the reference study from scratch' })
     .option('backbone', { type: 'string', describe: 'Transfer: a known backbone name (pets-train backbones), a model.json path or folder, or an http(s) URL (downloaded once into --cache-dir) [preset: mobilenet_v1_0.75_224 / darknet-tiny]' })
@@ -154,7 +157,7 @@ export function progressPrinter(): (event: TrainEvent) => void {
 export async function handler(argv: Args): Promise<void> {
   const result = await train({
     data: argv.data,
-    download: argv.download,
+    download: argv.download && { mirror: argv.mirror, md5: argv.md5 === undefined ? undefined : parseMd5Overrides(argv.md5) },
     out: argv.out,
     preset: argv.preset,
     backbone: argv.backbone,

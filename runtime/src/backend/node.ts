@@ -90,6 +90,8 @@ export function nodePlatform(options: NodePlatformOptions = {}): Platform<NodeIm
       if (typeof input === 'string') {
         const size = await stat(input).then((s) => s.size, () => -1);
         if (size > maxBytes) throw new ImageDecodeError(name, `the file is ${size} bytes; the limit is ${maxBytes} (maxBytes)`);
+        // sharp would call it "unsupported image format"; the browser entry says the input is empty.
+        if (size === 0) throw new ImageDecodeError(name, 'the file is empty');
         return decodeImage(input, { maxPixels });
       }
       const bytes = input instanceof ArrayBuffer ? new Uint8Array(input) : input;

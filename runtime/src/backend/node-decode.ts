@@ -1,9 +1,8 @@
 // Node image decoding with sharp: file or encoded bytes -> 8-bit RGB or RGBA pixels for preprocess.ts.
 // Training and the Node runtime both decode through here, so a dataset image reaches the model as the
 // same pixels in both.
-import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
-import { cmykToRgb, jpegHasAdobeMarker } from '../cmyk.js';
+import { cmykToRgb } from '../cmyk.js';
 import { ImageDecodeError } from '../errors.js';
 import type { DecodedPixels } from '../preprocess.js';
 
@@ -27,20 +26,18 @@ export interface DecodeOptions {
  * CMYK (and YCCK) images: the raw samples, converted the browsers' way (cmyk.ts) rather than through
  * libvips' generic CMYK profile, which differs from browsers by up to 27 levels (5e-3 in probability).
  */
-async function decodeCmyk(input: string | Uint8Array, image: sharp.Sharp, jpeg: boolean, ensureAlpha: boolean): Promise<DecodedPixels> {
+async function decodeCmyk(image: sharp.Sharp, ensureAlpha: boolean): Promise<DecodedPixels> {
   const { data, info } = await image.pipelineColourspace('cmyk').toColourspace('cmyk').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   const channels: number = info.channels; // sharp's type says 1-4; CMYK with alpha has 5
   if (channels !== 4 && channels !== 5) throw new Error(`expected 4 or 5 CMYK channels, got ${channels}`);
-  // libvips undoes the Adobe inversion only for JPEGs with the Adobe marker; browsers assume it always.
-  const inverted = jpeg && !jpegHasAdobeMarker(typeof input === 'string' ? new Uint8Array(await readFile(input)) : input);
   const samples = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  return cmykToRgb({ data: samples, width: info.width, height: info.height, channels }, { inverted, ensureAlpha });
+  return cmykToRgb({ data: samples, width: info.width, height: info.height, channels }, { ensureAlpha });
 }
 
 /**
  * Decodes a JPEG, PNG, WebP, GIF (first frame), TIFF or AVIF file or buffer. EXIF orientation is applied,
- * embedded ICC profiles are ignored (the contract's colorProfile);
- * grayscale and 16-bit images are converted to 8-bit sRGB, CMYK as browsers convert it (cmyk.ts). The result is RGB (3 channels) when the
+ * embedded ICC profiles are ignored (the contract's colorProfile); grayscale and 16-bit images are
+ * converted to 8-bit sRGB, CMYK as browsers convert it (cmyk.ts). The result is RGB (3 channels) when the
  * image has no alpha channel and RGBA (4) when it has one, which preprocess.ts composites over the
  * contract's background. preprocess.ts gives the same model input for RGB and for opaque RGBA, so
  * leaving out an alpha channel that would be all 255 only saves work (about 20% of a JPEG decode).
@@ -56,8 +53,7 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeOpt
   try {
     // ignoreIcc: the contract's colorProfile 'ignore' (samples as stored, as browsers give them).
     const open = () => sharp(input, { limitInputPixels: maxPixels, failOn: 'warning', ignoreIcc: true }).rotate();
-    const { space, format } = await open().metadata();
-    if (space === 'cmyk') return await decodeCmyk(input, open(), format === 'jpeg', options.ensureAlpha ?? false);
+    if ((await open().metadata()).space === 'cmyk') return await decodeCmyk(open(), options.ensureAlpha ?? false);
     let image = open().toColourspace('srgb');
     if (options.ensureAlpha) image = image.ensureAlpha();
     const { data, info } = await image

@@ -130,6 +130,10 @@ describe('loadDataset: Oxford-IIIT Pet layout', () => {
     await rejectsWith(await oxford('empty', { list: HEADER, trainval: '', test: '' }, []), /Empty dataset: .*list\.txt lists no images/);
   });
 
+  test('BAD CALL - an empty trainval.txt says the list is empty, not that its images are missing', async () => {
+    await rejectsWith(await oxford('emptytrainval', { list: LIST, trainval: HEADER, test: LIST }, IMAGES), /Empty dataset: .*trainval\.txt lists no images; restore it/);
+  });
+
   test('BAD CALL - no listed image exists', async () => {
     await rejectsWith(await oxford('noimages', { list: LIST, trainval: LIST, test: '' }, []), /Empty dataset: none of the images/);
   });

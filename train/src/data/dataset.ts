@@ -148,9 +148,12 @@ async function loadOxford(root: string): Promise<Dataset> {
   // One directory listing instead of 7,349 stat calls.
   const present = new Set(await readdir(imagesDir));
   const missing = new Map<string, DatasetItem>();
+  const listed: Record<string, number> = {};
   const split = async (name: string): Promise<DatasetItem[]> => {
     const items = new Map<string, DatasetItem>();
-    for (const entry of await readAnnotations(join(annotations, name))) {
+    const entries = await readAnnotations(join(annotations, name));
+    listed[name] = entries.length;
+    for (const entry of entries) {
       const label = entry.classId - 1;
       if (label >= labels.length) {
         throw new DatasetError(
@@ -178,6 +181,9 @@ async function loadOxford(root: string): Promise<Dataset> {
       `${both.length} image(s) are in both trainval.txt and test.txt (first: ${both[0].id}); ` +
         'a test image seen in training inflates accuracy. Remove them from one file.',
     );
+  }
+  if (listed['trainval.txt'] === 0) {
+    throw new DatasetError(`Empty dataset: ${join(annotations, 'trainval.txt')} lists no images; restore it from annotations.tar.gz (or list the training images in it, one "Image CLASS-ID SPECIES BREED-ID" line each).`);
   }
   if (trainval.length === 0) {
     throw new DatasetError(`Empty dataset: none of the images listed in trainval.txt exist in ${imagesDir}; extract images.tar.gz there.`);

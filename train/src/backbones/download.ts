@@ -1,9 +1,10 @@
 // One file over HTTP(S) with Node's fetch: streamed to a temporary name beside the target and renamed
 // when complete, with the status and Content-Length checked, an idle timeout, and retries with
 // exponential backoff on connection errors, cut-off bodies and temporary server errors.
-import { open, rename, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { temporaryName } from '../util/atomic.js';
+import { writeBody } from '../util/write-body.js';
 import { BackboneError } from './errors.js';
 
 export interface DownloadFileOptions {
@@ -84,20 +85,13 @@ async function attempt(url: string, tmp: string, options: DownloadFileOptions): 
     total = announcedLength(response);
     options.checkLength?.(total);
     bodyStarted = true;
-    const handle = await open(tmp, 'w');
-    try {
-      if (response.body) {
-        for await (const chunk of response.body) {
-          arm();
-          await handle.write(chunk);
-          received += chunk.byteLength;
-          options.onBytes?.(received, total);
-        }
-      }
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await writeBody(response, tmp, 'w', {
+      onChunk: arm,
+      onWritten: (bytes) => {
+        received += bytes;
+        options.onBytes?.(received, total);
+      },
+    });
   } catch (error) {
     if (idle.signal.aborted) throw idle.signal.reason;
     if (options.signal?.aborted) throw options.signal.reason ?? error;

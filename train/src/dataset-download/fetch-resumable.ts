@@ -1,9 +1,10 @@
 // One large file over HTTP(S), resumable: bytes go to a .part file that survives an interrupted run, and
 // the next attempt (or run) asks for the rest with `Range: bytes=N-`. A 206 appends; a 200 means the
 // server ignores Range, so the file starts over. Dropped connections are retried with exponential backoff.
-import { open, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UNREACHABLE, networkCode } from '../backbones/download.js';
+import { writeBody } from '../util/write-body.js';
 import { DatasetDownloadError } from './errors.js';
 
 export interface ResumableFetchOptions {
@@ -97,20 +98,13 @@ async function attempt(url: string, part: string, options: ResumableFetchOptions
       total = rest === null ? null : have + rest;
     }
     options.onStart?.({ resumedFrom: append ? have : 0, total });
-    const handle = await open(part, append ? 'a' : 'w');
-    try {
-      if (response.body) {
-        for await (const chunk of response.body) {
-          arm();
-          await handle.write(chunk);
-          written += chunk.byteLength;
-          options.onBytes?.(written, total);
-        }
-      }
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await writeBody(response, part, append ? 'a' : 'w', {
+      onChunk: arm,
+      onWritten: (bytes) => {
+        written += bytes;
+        options.onBytes?.(written, total);
+      },
+    });
   } catch (error) {
     if (idle.signal.aborted) throw idle.signal.reason;
     if (options.signal?.aborted) throw options.signal.reason ?? error;

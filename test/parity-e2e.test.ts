@@ -2,23 +2,16 @@
 // .jpg) are reported and skipped while the photos both sides decode are compared; an empty model file is
 // a user error. The model comes from a one-epoch run on the bundled sample at 32x32.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import type { E2eReport } from './src/parity/run-e2e.js';
+import { runBin, SAMPLE } from './src/cli-run.js';
 
-const repo = fileURLToPath(new URL('../..', import.meta.url));
-const sample = join(repo, 'data', 'pets-mini');
-const bin = (name: string) => join(repo, 'node_modules', '.bin', name);
-
-function run(name: string, ...args: string[]) {
-  const result = spawnSync(bin(name), args, { encoding: 'utf8', timeout: 600_000 });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const sample = SAMPLE;
+const run = runBin;
 
 let root: string;
 let runDir: string;

@@ -2,25 +2,18 @@
 // trained briefly on the bundled sample, exported in fp32 and fp16, and run through pets-parity on every
 // provider (cpu, web-wasm, webgpu in Chromium; cuda reported as skipped where it cannot run).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { decodeModel } from '@pets/export';
 import { ONNX_METADATA_KEYS } from '@pets/runtime/contract';
 import type { ProviderReport } from './src/parity/compare.js';
 import type { ParityReport } from './src/parity/run-parity.js';
+import { runBin, SAMPLE } from './src/cli-run.js';
 
-const repo = fileURLToPath(new URL('../..', import.meta.url));
-const sample = join(repo, 'data', 'pets-mini');
-const bin = (name: string) => join(repo, 'node_modules', '.bin', name);
-
-function run(name: string, ...args: string[]) {
-  const result = spawnSync(bin(name), args, { encoding: 'utf8', timeout: 600_000 });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const sample = SAMPLE;
+const run = runBin;
 
 let root: string;
 before(async () => {

@@ -2,23 +2,16 @@
 // then pets-parity on its test split (cpu, web-wasm, cuda reported as skipped, webgpu on a few images in
 // Chromium), and the end-to-end Node vs browser comparison on real photos.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { ProviderReport } from './src/parity/compare.js';
 import type { ParityReport } from './src/parity/run-parity.js';
+import { runBin, SAMPLE } from './src/cli-run.js';
 
-const repo = fileURLToPath(new URL('../..', import.meta.url));
-const sample = join(repo, 'data', 'pets-mini');
-const bin = (name: string) => join(repo, 'node_modules', '.bin', name);
-
-function run(name: string, ...args: string[]) {
-  const result = spawnSync(bin(name), args, { encoding: 'utf8', timeout: 600_000 });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const sample = SAMPLE;
+const run = runBin;
 
 let root: string;
 let runDir: string;

@@ -22,3 +22,15 @@ export function relErr(actual: ArrayLike<number>, expected: ArrayLike<number>): 
   }
   return diff / Math.max(scale, 1e-6);
 }
+
+/** Relative error the wasm training kernels are held to against the cpu backend. */
+export const KERNEL_TOLERANCE = 1e-5;
+
+/** Asserts relErr(actual, expected) <= KERNEL_TOLERANCE, naming what was compared. */
+export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
+  const err = relErr(actual, expected);
+  assert.ok(err <= KERNEL_TOLERANCE, `${what}: relative error ${err.toExponential(2)} > ${KERNEL_TOLERANCE}`);
+}
+
+/** Number of elements of a tensor shape. */
+export const sizeOf = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);

@@ -10,9 +10,8 @@ import { tf, tfl, type LayersModel, type Variable } from '../src/backend/tf.js';
 import { registerWasmTrainingKernels } from '../src/backend/wasm-kernels.js';
 import { trainStep } from '../src/fit.js';
 import { createRng } from '../src/util/random.js';
-import { onBoth, relErr } from './compare.js';
+import { assertClose, onBoth, sizeOf } from './compare.js';
 
-const TOLERANCE = 1e-5;
 type Shape4 = [number, number, number, number];
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 
@@ -20,13 +19,6 @@ type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [num
 function seededValues(size: number, seed: number): Float32Array {
   const rng = createRng(seed);
   return Float32Array.from({ length: size }, () => rng.uniform(-1, 1));
-}
-
-const sizeOf = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
-
-function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
-  const err = relErr(actual, expected);
-  assert.ok(err <= TOLERANCE, `${what}: relative error ${err.toExponential(2)} > ${TOLERANCE}`);
 }
 
 interface DepthwiseCase {

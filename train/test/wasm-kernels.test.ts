@@ -7,9 +7,8 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { tf, tfl } from '../src/backend/tf.js';
 import { registerWasmTrainingKernels } from '../src/backend/wasm-kernels.js';
-import { onBoth, relErr } from './compare.js';
+import { assertClose, onBoth, sizeOf } from './compare.js';
 
-const TOLERANCE = 1e-5;
 type Shape4 = [number, number, number, number];
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 
@@ -25,15 +24,6 @@ function seededValues(size: number, seed: number): Float32Array {
   }
   return out;
 }
-
-const sizeOf = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
-
-
-function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
-  const err = relErr(actual, expected);
-  assert.ok(err <= TOLERANCE, `${what}: relative error ${err.toExponential(2)} > ${TOLERANCE}`);
-}
-
 
 interface ConvCase {
   x: Shape4;

@@ -1,11 +1,13 @@
 // exportGraphModel() as a whole: a MobileNetV2-style graph as tfjs-converter writes them (one Transpose in
 // the ONNX graph), the logits/probabilities head, opsets, metadata, and every bad input as a named error.
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { ONNX_METADATA_KEYS, parseContract } from '@pets/runtime/contract';
 import { decodeModel, exportGraphModel, SUPPORTED_GRAPH_OPS, type GraphModel } from '../src/index.js';
 import { a, assertClose, contractOf, convAttrs, GraphFixture, graphParity } from './graph-fixtures.js';
-import { ready } from './fixtures.js';
+import { ready, REPO_ROOT } from './fixtures.js';
 
 before(ready);
 
@@ -140,4 +142,10 @@ describe('exportGraphModel: bad input', () => {
     await assert.rejects(exportOf((g, x) => dense(g, x), { outputs: 'probabilities' }), { name: 'ExportError', message: /not a Softmax .*MatMul.*"logits"/ });
     await assert.rejects(exportOf((g, x) => dense(g, x), { outputs: 'softmax' }), { name: 'RangeError', message: /Unsupported outputs "softmax"\. Expected one of: probabilities, logits, auto\./ });
   });
+});
+
+test('docs/graph-models.md names every supported op', async () => {
+  const doc = await readFile(join(REPO_ROOT, 'docs', 'graph-models.md'), 'utf8');
+  const missing = SUPPORTED_GRAPH_OPS.filter((op) => !doc.includes(`\`${op}\``));
+  assert.deepEqual(missing, [], 'ops missing from docs/graph-models.md');
 });

@@ -181,4 +181,30 @@ describe('graph shape ops', () => {
       return g;
     }, 'flatten');
   });
+
+  for (const transposeB of [false, true]) {
+    test(`a conv output flattened (Reshape [-1, F]) into a MatMul${transposeB ? ' with transpose_b' : ''} permutes its weights: one Transpose`, async () => {
+      await checkBoth(() => {
+        const { g, x } = imageGraph(10);
+        const y = g.op('_FusedConv2D', 'c', [x, g.random('c/w', [3, 3, 3, 3]), g.random('c/b', [3])], { ...convAttrs(2, 'SAME'), fused_ops: a.strs(['BiasAdd', 'Relu']), num_args: a.int(1) }); // [N, 5, 4, 3]
+        const flat = g.op('Identity', 'dropout', [g.op('Reshape', 'flatten', [y, g.ints('flatten/shape', [-1, 60])])]);
+        const w = transposeB ? g.random('d/w', [CLASSES, 60], -2, 2) : g.random('d/w', [60, CLASSES], -2, 2);
+        const logits = g.op('MatMul', 'd', [flat, w], { transpose_b: a.bool(transposeB) });
+        g.op('Identity', 'Identity', [g.op('Softmax', 'sm', [logits])]);
+        return g;
+      }, 'flatten -> matmul', (ops) => assert.deepEqual([ops.Transpose, ops.Flatten, ops.Reshape], [1, 1, undefined]));
+    });
+  }
+
+  test('a flattened conv output read by another op than MatMul is put back in tfjs element order', async () => {
+    await checkBoth(() => {
+      const { g, x } = imageGraph(11);
+      const y = g.op('Conv2D', 'c', [x, g.random('c/w', [3, 3, 3, 2])], convAttrs(2, 'VALID')); // [N, 4, 3, 2]
+      const flat = g.op('Reshape', 'flatten', [y, g.ints('flatten/shape', [-1, 24])]);
+      const scaled = g.op('Mul', 'scaled', [flat, g.random('scaled/k', [24], 0.5, 2)]);
+      const logits = g.op('MatMul', 'd', [scaled, g.random('d/w', [24, CLASSES], -2, 2)]);
+      g.op('Identity', 'Identity', [g.op('Softmax', 'sm', [logits])]);
+      return g;
+    }, 'flatten -> mul', (ops) => assert.deepEqual([ops.Transpose, ops.Flatten], [2, undefined]));
+  });
 });

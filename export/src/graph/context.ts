@@ -16,6 +16,12 @@ export interface Tensor {
   perm: number[];
   /** For a layout conversion: the value it was made from, so conversions never chain. */
   source?: Tensor;
+  /**
+   * For a flattened image ([batch, H*W*C]) whose ONNX elements are in C,H,W order (Flatten of the NCHW
+   * value): that NCHW value. Only MatMul reads it as it is (by permuting its weight rows); every other
+   * consumer gets the elements in tfjs order (OpContext.input()).
+   */
+  chw?: Tensor;
 }
 
 /** A tensor known at export time: weights, and shape arithmetic folded by the exporter. */
@@ -63,6 +69,20 @@ export class GraphContext {
       const onnxPerm = perm.map((p) => inverse[p]);
       const name = this.node('Transpose', [source.name], `${source.name}/t${perm.join('')}`, { perm: attr.ints(onnxPerm) });
       converted = { kind: 'tensor', name, shape: source.shape, perm, source };
+      this.conversions.set(key, converted);
+    }
+    return converted;
+  }
+
+  /** A flattened image in tfjs (H,W,C) element order, made once from its NCHW image when it has one in C,H,W order. */
+  hwcOrder(value: Tensor): Tensor {
+    if (!value.chw) return value;
+    const key = `${value.name}\u0000hwc`;
+    let converted = this.conversions.get(key);
+    if (!converted) {
+      const image = this.tfjsOrder(value.chw);
+      const name = this.node('Reshape', [image.name, this.int64(`${value.name}/hwc_shape`, [0, -1])], `${value.name}/hwc`);
+      converted = { kind: 'tensor', name, shape: value.shape, perm: value.perm };
       this.conversions.set(key, converted);
     }
     return converted;
@@ -125,7 +145,14 @@ export class OpContext {
     throw new UnsupportedOpError(this.node.op, this.node.name, reason);
   }
 
+  /** Input i, a flattened image in tfjs element order (see Tensor.chw). */
   input(i: number): GValue {
+    const value = this.raw(i);
+    return value.kind === 'tensor' && value.chw ? this.graph.hwcOrder(value) : value;
+  }
+
+  /** Input i as it is, a flattened image possibly in C,H,W element order. */
+  raw(i: number): GValue {
     const value = this.inputs[i];
     if (!value) this.unsupported(`it has ${this.inputs.length} inputs, expected at least ${i + 1}`);
     return value;

@@ -3,7 +3,7 @@
 import { UnsupportedOpError } from '../errors.js';
 import { attr, type Attribute, type GraphBuilder } from '../onnx/graph-builder.js';
 import { Attrs, type NodeDef } from './graph-def.js';
-import { identity, invert, isIdentity, NCHW, permute, transposeData } from './layout.js';
+import { identity, invert, NCHW, permute, transposeData } from './layout.js';
 
 /** A tensor the ONNX graph computes at run time (always float: float32, or float16 in fp16 models). */
 export interface Tensor {
@@ -117,8 +117,6 @@ export class GraphContext {
 }
 
 const permEquals = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
-
-export { isIdentity };
 
 /** One node to convert, with its input values. */
 export class OpContext {

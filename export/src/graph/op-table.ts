@@ -56,4 +56,4 @@ export const GRAPH_OPS: Readonly<Record<string, OpConverter>> = {
 export const SUPPORTED_GRAPH_OPS: readonly string[] = Object.keys(GRAPH_OPS).sort();
 
 /** Ops computed at export time only (their inputs must be constants or, for Shape, a shape known statically). */
-export const FOLDED_ONLY_OPS: readonly string[] = ['Cast', 'FloorDiv', 'Pack', 'Prod', 'Shape', 'StridedSlice'];
+export const FOLDED_ONLY_OPS: readonly string[] = ['FloorDiv', 'Pack', 'Prod', 'Shape', 'StridedSlice'];

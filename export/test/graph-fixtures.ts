@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { createContract, type ModelContract } from '@pets/runtime/contract';
 import { createRng } from '@pets/train';
-import { tf } from '@pets/train/tfjs';
+import { tf, type io } from '@pets/train/tfjs';
 import {
   compareOutputs,
   decodeModel,
@@ -14,6 +14,7 @@ import {
   graphModelReference,
   loadGraphModel,
   randomInputs,
+  toFloat16Bits,
   type ExportGraphModelOptions,
   type GraphModel,
   type ParityMetrics,
@@ -41,11 +42,30 @@ export function convAttrs(stride: number, padding: 'SAME' | 'VALID', dilation = 
   return { strides: a.ints([1, stride, stride, 1]), dilations: a.ints([1, dilation, dilation, 1]), padding: a.str(padding), data_format: a.str('NHWC'), T: a.type('DT_FLOAT') };
 }
 
+/** How a float weight is stored in the manifest, as tensorflowjs_converter --quantize_* writes it. */
+export type Quantization = 'uint8' | 'float16';
+
 interface Weight {
   name: string;
   shape: number[];
   dtype: 'float32' | 'int32';
   data: number[];
+  quantization?: Quantization;
+}
+
+/** The manifest entry and bytes of one weight. */
+function encodeWeight(w: Weight): { spec: io.WeightsManifestEntry; bytes: Uint8Array } {
+  const { name, shape, dtype } = w;
+  const raw = (a: ArrayBufferView): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  if (w.quantization === 'float16') {
+    return { spec: { name, shape, dtype, quantization: { dtype: 'float16' } }, bytes: raw(Uint16Array.from(w.data, toFloat16Bits)) };
+  }
+  if (w.quantization === 'uint8') {
+    const min = Math.min(...w.data);
+    const scale = (Math.max(...w.data) - min) / 255 || 1;
+    return { spec: { name, shape, dtype, quantization: { dtype: 'uint8', min, scale } }, bytes: Uint8Array.from(w.data, (v) => Math.round((v - min) / scale)) };
+  }
+  return { spec: { name, shape, dtype }, bytes: raw(dtype === 'float32' ? Float32Array.from(w.data) : Int32Array.from(w.data)) };
 }
 
 export class GraphFixture {
@@ -53,7 +73,11 @@ export class GraphFixture {
   private readonly weights: Weight[] = [];
   private readonly rng;
 
-  constructor(seed = 1) {
+  /** `quantization`: how random() weights are stored (default float32). */
+  constructor(
+    seed = 1,
+    private readonly quantization?: Quantization,
+  ) {
     this.rng = createRng(seed);
   }
 
@@ -69,10 +93,12 @@ export class GraphFixture {
     return name;
   }
 
-  /** A float constant of uniform values in [lo, hi). */
+  /** A float constant of uniform values in [lo, hi), stored as the fixture's quantization says. */
   random(name: string, shape: number[], lo = -1, hi = 1): string {
     const n = shape.reduce((x, y) => x * y, 1);
-    return this.constant(name, shape, Array.from({ length: n }, () => this.rng.uniform(lo, hi)));
+    this.constant(name, shape, Array.from({ length: n }, () => this.rng.uniform(lo, hi)));
+    this.weights[this.weights.length - 1].quantization = this.quantization;
+    return name;
   }
 
   ints(name: string, values: number[], shape = [values.length]): string {
@@ -85,15 +111,10 @@ export class GraphFixture {
   }
 
   async load(): Promise<GraphModel> {
-    const weightSpecs = this.weights.map(({ name, shape, dtype }) => ({ name, shape, dtype }));
-    const buffers = this.weights.map((w) => (w.dtype === 'float32' ? Float32Array.from(w.data) : Int32Array.from(w.data)));
-    const bytes = new Uint8Array(buffers.reduce((n, b) => n + b.byteLength, 0));
-    let offset = 0;
-    for (const buffer of buffers) {
-      bytes.set(new Uint8Array(buffer.buffer), offset);
-      offset += buffer.byteLength;
-    }
-    return loadGraphModel(tf.io.fromMemory({ format: 'graph-model', modelTopology: { node: this.nodes, versions: { producer: 1286 } }, weightSpecs, weightData: bytes.buffer }));
+    const encoded = this.weights.map(encodeWeight);
+    const weightData = new Uint8Array(Buffer.concat(encoded.map((e) => e.bytes))).buffer;
+    const weightSpecs = encoded.map((e) => e.spec);
+    return loadGraphModel(tf.io.fromMemory({ format: 'graph-model', modelTopology: { node: this.nodes, versions: { producer: 1286 } }, weightSpecs, weightData }));
   }
 }
 

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { ONNX_METADATA_KEYS, parseContract } from '@pets/runtime/contract';
 import { decodeModel, exportGraphModel, SUPPORTED_GRAPH_OPS, type GraphModel } from '../src/index.js';
-import { a, assertClose, contractOf, convAttrs, GraphFixture, graphParity } from './graph-fixtures.js';
+import { tf } from '@pets/train/tfjs';
+import { a, assertClose, contractOf, convAttrs, GraphFixture, graphParity, type Quantization } from './graph-fixtures.js';
 import { ready, REPO_ROOT } from './fixtures.js';
 
 before(ready);
@@ -16,8 +17,9 @@ const [H, W, CLASSES] = [17, 15, 4];
 const fused = (activation?: string) => ({ fused_ops: a.strs(activation ? ['BiasAdd', activation] : ['BiasAdd']), num_args: a.int(1), epsilon: a.float(0) });
 
 /** MobileNetV2's shape: input scaling, a strided conv, inverted residual blocks, average pool, dense, softmax. */
-function mobileNetLike(seed = 11): GraphFixture {
-  const g = new GraphFixture(seed);
+function mobileNetLike(seed = 11, quantization?: Quantization): GraphFixture {
+  // Quantized weights as tensorflowjs_converter --quantize_uint8/--quantize_float16 writes them.
+  const g = new GraphFixture(seed, quantization);
   let x = g.op('Mul', 'hub_input/Mul', [g.constant('hub_input/Mul/y', [], [2]), g.placeholder('input', [-1, H, W, 3])]);
   x = g.op('Sub', 'hub_input/Sub', [x, g.constant('hub_input/Sub/y', [], [1])]);
   x = g.op('_FusedConv2D', 'Conv/Relu6', [x, g.random('Conv/w', [3, 3, 3, 8]), g.random('Conv/b', [8])], { ...convAttrs(2, 'SAME'), ...fused('Relu6') });
@@ -62,6 +64,20 @@ describe('exportGraphModel', () => {
       assert.equal(m.ops.Conv, 10);
       assert.equal(m.ops.Cast, fp16 ? 2 : undefined);
     }
+  });
+
+  for (const quantization of ['uint8', 'float16'] as const) {
+    test(`weights quantized to ${quantization} in the manifest are read as tfjs reads them`, async () => {
+      const model = await mobileNetLike(13, quantization).load();
+      assertClose(await graphParity(model, contractOf(H, W, CLASSES)), false, quantization);
+      model.dispose();
+    });
+  }
+
+  test('exporting and the tfjs reference leave no tensors behind', async () => {
+    const before = tf.memory().numTensors;
+    await graphParity(mobileNet, contractOf(H, W, CLASSES));
+    assert.equal(tf.memory().numTensors, before);
   });
 
   test('opsets 13 and 22 (reduction axes as attribute and as input) both run', async () => {

@@ -207,4 +207,17 @@ describe('graph shape ops', () => {
       return g;
     }, 'flatten -> mul', (ops) => assert.deepEqual([ops.Transpose, ops.Flatten], [2, undefined]));
   });
+
+  test('a value and its graph Transpose both put back in tfjs order get different Transposes', async () => {
+    await checkBoth(() => {
+      const { g, x } = imageGraph(12);
+      const y = g.op('Conv2D', 'c', [x, g.random('c/w', [3, 3, 3, 2])], convAttrs(2, 'VALID')); // [N, 4, 3, 2]
+      const swapped = g.op('Transpose', 'swap', [y, g.ints('swap/perm', [0, 2, 1, 3])]); // [N, 3, 4, 2]
+      const flatY = g.op('Mul', 'fy', [g.op('Reshape', 'ry', [y, g.ints('ry/shape', [-1, 24])]), g.random('fy/k', [24], 0.5, 2)]);
+      const flatS = g.op('Mul', 'fs', [g.op('Reshape', 'rs', [swapped, g.ints('rs/shape', [-1, 24])]), g.random('fs/k', [24], 0.5, 2)]);
+      const logits = g.op('MatMul', 'd', [g.op('Sub', 'both', [flatY, flatS]), g.random('d/w', [24, CLASSES], -2, 2)]);
+      g.op('Identity', 'Identity', [g.op('Softmax', 'sm', [logits])]);
+      return g;
+    }, 'two views of one tensor');
+  });
 });

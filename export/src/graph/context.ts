@@ -37,7 +37,8 @@ export interface Constant {
 export type GValue = Tensor | Constant;
 
 export class GraphContext {
-  private readonly conversions = new Map<string, Tensor>();
+  /** ONNX name of each conversion made: by source ONNX name and ONNX permutation (views of one tensor share them). */
+  private readonly conversions = new Map<string, string>();
 
   constructor(
     readonly builder: GraphBuilder,
@@ -61,31 +62,29 @@ export class GraphContext {
     if (permEquals(value.perm, perm)) return value;
     const source = value.source ?? value;
     if (permEquals(source.perm, perm)) return source;
-    const key = `${source.name}\u0000${perm.join(',')}`;
-    let converted = this.conversions.get(key);
-    if (!converted) {
-      // ONNX axis k of the result is tfjs axis perm[k], which is axis inverse(source.perm)[perm[k]] of the source.
-      const inverse = invert(source.perm);
-      const onnxPerm = perm.map((p) => inverse[p]);
-      const name = this.node('Transpose', [source.name], `${source.name}/t${perm.join('')}`, { perm: attr.ints(onnxPerm) });
-      converted = { kind: 'tensor', name, shape: source.shape, perm, source };
-      this.conversions.set(key, converted);
+    // ONNX axis k of the result is tfjs axis perm[k], which is axis inverse(source.perm)[perm[k]] of the source.
+    const inverse = invert(source.perm);
+    const onnxPerm = perm.map((p) => inverse[p]);
+    const key = `${source.name}\u0000${onnxPerm.join(',')}`;
+    let name = this.conversions.get(key);
+    if (!name) {
+      name = this.node('Transpose', [source.name], `${source.name}/t${onnxPerm.join('')}`, { perm: attr.ints(onnxPerm) });
+      this.conversions.set(key, name);
     }
-    return converted;
+    return { kind: 'tensor', name, shape: source.shape, perm, source };
   }
 
   /** A flattened image in tfjs (H,W,C) element order, made once from its NCHW image when it has one in C,H,W order. */
   hwcOrder(value: Tensor): Tensor {
     if (!value.chw) return value;
     const key = `${value.name}\u0000hwc`;
-    let converted = this.conversions.get(key);
-    if (!converted) {
+    let name = this.conversions.get(key);
+    if (!name) {
       const image = this.tfjsOrder(value.chw);
-      const name = this.node('Reshape', [image.name, this.int64(`${value.name}/hwc_shape`, [0, -1])], `${value.name}/hwc`);
-      converted = { kind: 'tensor', name, shape: value.shape, perm: value.perm };
-      this.conversions.set(key, converted);
+      name = this.node('Reshape', [image.name, this.int64(`${value.name}/hwc_shape`, [0, -1])], `${value.name}/hwc`);
+      this.conversions.set(key, name);
     }
-    return converted;
+    return { kind: 'tensor', name, shape: value.shape, perm: value.perm };
   }
 
   tfjsOrder(value: Tensor): Tensor {

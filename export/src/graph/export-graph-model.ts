@@ -94,7 +94,7 @@ export function exportGraphModel(model: GraphModel, contract: ModelContract, opt
   const fp16 = options.fp16 ?? false;
   const graphDef: GraphDef = graphDefOf(model);
   const head = graphHead(model, graphDef, options.outputs ?? 'auto');
-  const { order } = reachableNodes(graphDef, head.logits);
+  const order = reachableNodes(graphDef, head.logits);
   checkOps(order);
   checkInput(model, order, contract);
 

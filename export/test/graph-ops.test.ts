@@ -220,4 +220,23 @@ describe('graph shape ops', () => {
       return g;
     }, 'two views of one tensor');
   });
+
+  test("Keras Reshape's target from Shape, Rank, GatherV2, Slice, Prod and Pack, folded", async () => {
+    await checkBoth(() => {
+      const { g, x } = imageGraph(13);
+      const y = g.op('Conv2D', 'c', [x, g.random('c/w', [3, 3, 3, 2])], convAttrs(2, 'VALID')); // [N, 4, 3, 2]
+      const int = { T: a.type('DT_INT32') };
+      const shape = g.op('Shape', 'shape', [y], { out_type: a.type('DT_INT32') });
+      const batch = g.op('GatherV2', 'batch', [shape, g.ints('zero', [0], []), g.ints('axis0', [0], [])], { ...int, batch_dims: a.int(0) });
+      const hw = g.op('Prod', 'hw', [g.op('Slice', 'hw/slice', [shape, g.ints('hw/begin', [1]), g.ints('hw/size', [2])], int), g.ints('hw/axes', [0])], { ...int, keep_dims: a.bool(false) });
+      const last = g.op('Sub', 'last', [g.op('Rank', 'rank', [y]), g.ints('one', [1], [])], int);
+      const channels = g.op('GatherV2', 'channels', [shape, last, g.ints('axis0b', [0], [])], { ...int, batch_dims: a.int(0) });
+      const target = g.op('Pack', 'target', [batch, hw, channels], { ...int, axis: a.int(0), N: a.int(3) });
+      const reshaped = g.op('Reshape', 'reshape', [y, target]); // [N, 12, 2]
+      const pooled = g.op('Mean', 'pool', [reshaped, g.ints('pool/axes', [1])], { keep_dims: a.bool(false) });
+      const logits = g.op('MatMul', 'd', [pooled, g.random('d/w', [2, CLASSES], -3, 3)]);
+      g.op('Identity', 'Identity', [g.op('Softmax', 'sm', [logits])]);
+      return g;
+    }, 'keras reshape', (ops) => assert.equal(ops.Shape, undefined, 'no shape arithmetic left in ONNX'));
+  });
 });

@@ -183,11 +183,11 @@ describe('graph shape ops', () => {
   });
 
   for (const transposeB of [false, true]) {
-    test(`a conv output flattened (Reshape [-1, F]) into a MatMul${transposeB ? ' with transpose_b' : ''} permutes its weights: one Transpose`, async () => {
+    test(`a conv output flattened (Reshape [-1, F]), activated and read by a MatMul${transposeB ? ' with transpose_b' : ''} permutes its weights: one Transpose`, async () => {
       await checkBoth(() => {
         const { g, x } = imageGraph(10);
         const y = g.op('_FusedConv2D', 'c', [x, g.random('c/w', [3, 3, 3, 3]), g.random('c/b', [3])], { ...convAttrs(2, 'SAME'), fused_ops: a.strs(['BiasAdd', 'Relu']), num_args: a.int(1) }); // [N, 5, 4, 3]
-        const flat = g.op('Identity', 'dropout', [g.op('Reshape', 'flatten', [y, g.ints('flatten/shape', [-1, 60])])]);
+        const flat = g.op('Identity', 'dropout', [g.op('Relu6', 'act', [g.op('Reshape', 'flatten', [y, g.ints('flatten/shape', [-1, 60])])])]);
         const w = transposeB ? g.random('d/w', [CLASSES, 60], -2, 2) : g.random('d/w', [60, CLASSES], -2, 2);
         const logits = g.op('MatMul', 'd', [flat, w], { transpose_b: a.bool(transposeB) });
         g.op('Identity', 'Identity', [g.op('Softmax', 'sm', [logits])]);

@@ -5,6 +5,7 @@ import { attr } from '../../onnx/graph-builder.js';
 import type { Constant, GValue, OpContext, Tensor } from '../context.js';
 import { axisOf, dropAxes, identity, invert, NCHW, permute, sameElementOrder, sizeOf, transposeData } from '../layout.js';
 import { foldConcat } from './fold.js';
+import { flattenChw } from './flatten.js';
 
 export function identityOp(ctx: OpContext): GValue {
   return ctx.raw(0);
@@ -35,9 +36,7 @@ export function reshape(ctx: OpContext): GValue {
   const { onnx, shape } = reshapeTarget(ctx, x, target);
   if (x.kind === 'const') return { ...x, shape };
   if (shape.length === 2 && shape[0] === -1 && x.shape.length === 4 && !sameElementOrder(x.shape, x.perm) && x.perm.join() === NCHW.join()) {
-    // Flattening an NCHW image: Flatten it as it is, in C,H,W order; a MatMul after it permutes its weights.
-    const name = ctx.graph.node('Flatten', [x.name], ctx.base(), { axis: attr.int(1) });
-    return { ...ctx.tensorOf(name, shape, [0, 1]), chw: x };
+    return flattenChw(ctx, x);
   }
   // Reshape reads elements in order: a layout that only moved size-1 axes can be reshaped as it is.
   const input = sameElementOrder(x.shape, x.perm) ? (x.perm[0] === 0 ? x : ctx.graph.tfjsOrder(x)) : ctx.graph.tfjsOrder(x);

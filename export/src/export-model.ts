@@ -144,6 +144,7 @@ export function exportModel(model: LayersModel, contract: ModelContract, options
   if (fp16) b.cast(logits, DataType.FLOAT, ONNX_NAMES.logits);
   else b.rename(logits.name, ONNX_NAMES.logits);
   b.node('Softmax', [ONNX_NAMES.logits], ONNX_NAMES.probabilities, { axis: attr.int(1) }, true);
+  b.prune([ONNX_NAMES.probabilities, ONNX_NAMES.logits]);
 
   const classes = contract.labels.length;
   const metadata: Record<string, string> = { [ONNX_METADATA_KEYS.contract]: serializeContract(contract) };

@@ -172,6 +172,36 @@ export class GraphBuilder {
     return name;
   }
 
+  /**
+   * A Transpose of `input`; one that reads another Transpose's output reads that one's input instead, with
+   * the two permutations composed (and is no node at all when they cancel). The first is pruned if unused.
+   */
+  transpose(input: string, perm: number[], outputBase: string): string {
+    const producer = this.nodes.find((n) => n.op_type === 'Transpose' && n.output[0] === input);
+    const first = producer?.attribute?.find((a) => a.name === 'perm')?.ints;
+    if (producer && first) {
+      perm = perm.map((k) => Number(first[k]));
+      input = producer.input[0];
+      if (perm.every((p, i) => p === i)) return input;
+    }
+    return this.node('Transpose', [input], outputBase, { perm: attr.ints(perm) });
+  }
+
+  /** Drops nodes and initializers that no graph output depends on (a Transpose composed away, say). */
+  prune(outputs: readonly string[]): void {
+    const needed = new Set(outputs);
+    const kept: NodeProto[] = [];
+    for (let i = this.nodes.length - 1; i >= 0; i--) {
+      const node = this.nodes[i];
+      if (!node.output.some((o) => needed.has(o))) continue;
+      kept.push(node);
+      for (const input of node.input) needed.add(input);
+    }
+    this.nodes.splice(0, this.nodes.length, ...kept.reverse());
+    const used = this.initializers.filter((init) => needed.has(init.name));
+    this.initializers.splice(0, this.initializers.length, ...used);
+  }
+
   /** Renames a value everywhere it appears (used for the graph's output names). */
   rename(from: string, to: string): void {
     for (const node of this.nodes) {
@@ -198,7 +228,7 @@ export class GraphBuilder {
     return this.cached(value, 'nchw', () => ({
       ...value,
       layout: 'nchw',
-      name: this.node('Transpose', [value.name], `${value.name}/nchw`, { perm: attr.ints([0, 3, 1, 2]) }),
+      name: this.transpose(value.name, [0, 3, 1, 2], `${value.name}/nchw`),
     }));
   }
 
@@ -208,7 +238,7 @@ export class GraphBuilder {
       return this.cached(value, 'nhwc', () => ({
         ...value,
         layout: 'nhwc',
-        name: this.node('Transpose', [value.name], `${value.name}/nhwc`, { perm: attr.ints([0, 2, 3, 1]) }),
+        name: this.transpose(value.name, [0, 2, 3, 1], `${value.name}/nhwc`),
       }));
     }
     if (value.layout !== 'flat-chw') return value;

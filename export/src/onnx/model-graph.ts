@@ -3,7 +3,7 @@
 // walked into: the inner model's inputs stand for the tensors it was called on, and the call's outputs for
 // the inner model's outputs, so the ONNX graph is one node list whatever the nesting. A layer called more
 // than once (a shared layer, or a nested model applied twice) gives one call per use, each with its own tensors.
-import type { Layer, LayersModel, SymbolicTensor } from '@pets/train/tfjs';
+import type { Layer, LayersModel } from '@pets/train/tfjs';
 
 export interface LayerCall {
   layer: Layer;

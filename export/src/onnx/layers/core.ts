@@ -125,7 +125,7 @@ export const convertPermute: LayerConverter = (ctx) => {
   // ONNX output axis j holds output tfjs axis target[j] = input tfjs axis full[target[j]], which is input ONNX axis from.indexOf(...).
   const perm = target.map((t) => from.indexOf(full[t]));
   if (perm.every((p, i) => p === i)) return { ...input, layout, shape };
-  return { name: b.node('Transpose', [input.name], ctx.layer.name, { perm: attr.ints(perm) }), layout, shape, elemType: input.elemType };
+  return { name: b.transpose(input.name, perm, ctx.layer.name), layout, shape, elemType: input.elemType };
 };
 
 /** RepeatVector(n): [N, F] -> [N, n, F], as a Reshape to [N, 1, F] and a Tile. */

@@ -41,7 +41,12 @@ export const convertAverage = elementwise('Add', true);
 export const convertMaximum = elementwise('Max');
 export const convertMinimum = elementwise('Min');
 
-/** tfjs' Concatenate defaults to axis -1. Flattened values (flat-chw) go to tfjs order: their order is the output's. */
+/**
+ * tfjs' Concatenate defaults to axis -1, and tfjs-layers (4.22, backend/tfjs_backend.ts concatenate()) joins
+ * along the last axis for every negative axis: -2 on an image joins channels, not columns, whatever the
+ * layer's declared output shape says. The export does what tfjs computes. Flattened values (flat-chw) go to
+ * tfjs order: their order is the output's.
+ */
 export const convertConcatenate: LayerConverter = (ctx) => {
   const b = ctx.builder;
   const raw = commonLayout(ctx);
@@ -49,7 +54,7 @@ export const convertConcatenate: LayerConverter = (ctx) => {
   const tfjsAxis = Number(ctx.config.axis ?? -1);
   const [first] = inputs;
   const rank = first.shape.length + 1;
-  const axis = tfjsAxis < 0 ? tfjsAxis + rank : tfjsAxis;
+  const axis = tfjsAxis < 0 ? rank - 1 : tfjsAxis;
   if (!Number.isInteger(axis) || axis < 1 || axis >= rank) unsupported(ctx, `axis ${tfjsAxis} of rank-${rank} inputs`);
   const shape = first.shape.map((d, i) => (i === axis - 1 ? inputs.reduce((n, v) => n + v.shape[i], 0) : d));
   const node = b.node('Concat', inputs.map((v) => v.name), ctx.layer.name, { axis: attr.int(onnxAxis(first, axis)) });

@@ -1,9 +1,12 @@
 // BatchNormalization that is not folded into a Conv (--no-fold-bn, or not after a Conv) and LayerNormalization.
 // BatchNormalization over the axis ONNX's BatchNormalization normalizes (its axis 1: the channels of an NCHW
 // image, the features of [N, F]) is that node, in inference mode, with epsilon always written (tfjs' default
-// is 1e-3, ONNX's 1e-5); over any other axis it is x * s + t with s and t shaped to broadcast along it.
+// is 1e-3, ONNX's 1e-5); over any other axis it is x * s + t with s and t as tfjs applies them: tfjs-layers
+// reshapes the parameters to broadcast along the axis, but the cpu and wasm BatchNorm kernels (4.22) ignore
+// that shape and cycle through the parameters over the flattened tensor (element i gets parameter i mod n),
+// so a height or width BatchNormalization mixes rows up in tfjs. The export reproduces what tfjs computes.
 import type { BatchNormParams } from '../fold-batch-norm.js';
-import { attr, onnxAxis, type Value } from '../graph-builder.js';
+import { attr, onnxAxis, toLayout, type Value } from '../graph-builder.js';
 import { singleInput, unsupported, weight, type LayerContext, type LayerConverter } from './context.js';
 
 /** The tfjs axis of a BatchNormalization or LayerNormalization config entry, as a number. */
@@ -32,10 +35,12 @@ export function batchNormParams(ctx: LayerContext): BatchNormParams {
   };
 }
 
-/** A per-channel vector shaped [1, ..., C at `axis`, ..., 1] (batch axis dropped), to broadcast along ONNX axis `axis`. */
-function along(ctx: LayerContext, base: string, data: Float32Array, axis: number, rank: number): string {
-  const dims = Array.from({ length: rank - 1 }, (_, i) => (i === axis - 1 ? data.length : 1));
-  return ctx.builder.weight(base, data, dims);
+/** The parameters as tfjs' cpu/wasm kernels apply them: per-image element i (tfjs order) gets data[i mod n], in the value's layout. */
+function cyclic(ctx: LayerContext, base: string, data: Float32Array, value: Value): string {
+  const size = value.shape.reduce((a, d) => a * d, 1);
+  const full = Float32Array.from({ length: size }, (_, i) => data[i % data.length]);
+  const { data: laid, dims } = toLayout(value, full, value.shape);
+  return ctx.builder.weight(base, laid, dims.slice(1));
 }
 
 export const convertBatchNormalization: LayerConverter = (ctx) => {
@@ -49,7 +54,7 @@ export const convertBatchNormalization: LayerConverter = (ctx) => {
   const axis = onnxAxis(input, tfjsAxis);
   const p = batchNormParams(ctx);
   const name = ctx.layer.name;
-  if (axis === 1 && rank <= 4) {
+  if (axis === 1 && normalizesChannels(ctx, rank)) {
     const channels = [p.mean.length];
     const inputs = [
       input.name,
@@ -63,8 +68,8 @@ export const convertBatchNormalization: LayerConverter = (ctx) => {
   // gamma * (x - mean) / sqrt(var + eps) + beta = x * s + (beta - mean * s), in float64 then rounded once.
   const s = p.gamma.map((g, i) => g / Math.sqrt(p.variance[i] + p.epsilon));
   const t = p.beta.map((beta, i) => beta - p.mean[i] * s[i]);
-  const scaled = b.node('Mul', [input.name, along(ctx, `${name}/scale`, s, axis, rank)], `${name}/scaled`);
-  return { ...input, name: b.node('Add', [scaled, along(ctx, `${name}/shift`, t, axis, rank)], name) };
+  const scaled = b.node('Mul', [input.name, cyclic(ctx, `${name}/scale`, s, input)], `${name}/scaled`);
+  return { ...input, name: b.node('Add', [scaled, cyclic(ctx, `${name}/shift`, t, input)], name) };
 };
 
 /**

@@ -1,7 +1,7 @@
 // Layers that move pixels without weights, on NCHW: ZeroPadding2D -> Pad, Cropping2D -> Slice,
 // UpSampling2D -> Resize with tfjs' resizeNearestNeighbor / resizeBilinear coordinates (alignCorners and
 // halfPixelCenters off: source pixel = output pixel / scale, ONNX's 'asymmetric'; nearest rounds down).
-import { attr, type Value } from '../graph-builder.js';
+import type { Value } from '../graph-builder.js';
 import { checkChannelsLast, singleInput, unsupported, type LayerContext, type LayerConverter } from './context.js';
 
 /** tfjs' [[top, bottom], [left, right]] (or a number, or [symmetric height, symmetric width]) for padding and cropping. */

@@ -214,6 +214,11 @@ describe('shapes: Reshape, Flatten, Permute, RepeatVector', () => {
     });
   });
 
+  test('Rescaling of the input (x / 127.5 - 1) before a Conv', async () => {
+    const ops = await assertLayerParity({ image: [5, 3, 3], build: (x) => on(conv('c', 2, 3), on(L.rescaling({ scale: 1 / 127.5, offset: -1, name: 'rescale' }), x)) });
+    assert.equal(ops.Mul, 1);
+  });
+
   test('RepeatVector after global pooling, then a Dense per step', async () => {
     const ops = await assertLayerParity({
       image: [5, 5, 3],

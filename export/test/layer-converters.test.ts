@@ -93,9 +93,10 @@ describe('Dense, normalization', () => {
     });
   });
 
-  test('LayerNormalization over the channels, over [H, W, C], and over flat features', async () => {
+  test('LayerNormalization over the channels, over [H, W, C], and over flat features; ReduceMean axes before and from opset 18', async () => {
     await assertLayerParity({
       image: [6, 5, 3],
+      variants: [{ opset: 13 }, { opset: 18 }, { opset: 22 }],
       build: (x) => {
         x = on(conv('c', 4, 3), x);
         x = on(L.layerNormalization({ name: 'ln_channels' }), x);
@@ -182,9 +183,10 @@ describe('pooling, padding, cropping, upsampling', () => {
     assert.equal(ops.GlobalMaxPool, 2);
   });
 
-  test('ZeroPadding2D, Cropping2D and UpSampling2D (nearest and bilinear)', async () => {
+  test('ZeroPadding2D, Cropping2D and UpSampling2D (nearest and bilinear), opsets 13 to 22', async () => {
     const ops = await assertLayerParity({
       image: [5, 6, 3],
+      variants: [{ opset: 13 }, { opset: 22, fp16: true }],
       build: (x) => {
         x = on(conv('c', 3, 3), x);
         x = on(L.zeroPadding2d({ padding: [[1, 2], [0, 3]], name: 'pad' }), x);

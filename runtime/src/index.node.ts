@@ -12,6 +12,8 @@ export interface ClassifierOptions extends NodePlatformOptions {
   model: string | Uint8Array | ArrayBuffer;
   /** Most images per inference run when calls are batched. Default 16. */
   maxBatch?: number;
+  /** Called with the number of images of each inference run (for metrics). Default none. */
+  onBatch?: (size: number) => void;
 }
 
 /** Options of classify(): the classifier's and the prediction's. */
@@ -24,7 +26,7 @@ export async function createClassifier(options: ClassifierOptions): Promise<Node
   if (typeof options !== 'object' || options === null || options.model === undefined) {
     throw new TypeError('createClassifier needs { model }: a path to a .onnx file written by pets-export, or its bytes.');
   }
-  return Classifier.create(nodePlatform(options), options.model, options.maxBatch);
+  return Classifier.create(nodePlatform(options), options.model, options.maxBatch, options.onBatch);
 }
 
 const cache = new ClassifierCache<NodeClassifier>();
@@ -45,8 +47,9 @@ export async function disposeCachedClassifiers(): Promise<void> {
   await Promise.all((await cache.clear()).map((c) => c.dispose()));
 }
 
-export { Classifier, topPredictions } from './classifier.js';
+export { Classifier, DEFAULT_MAX_BATCH, topPredictions } from './classifier.js';
 export type { ClassifierInfo, ClassifyOutcome, Prediction, PredictOptions } from './classifier.js';
+export type { ImageOutputs } from './batcher.js';
 export { NODE_PROVIDERS, DEFAULT_MAX_BYTES, cudaUnavailableReason } from './backend/node.js';
 export type { NodeProvider, NodeImageInput, NodePlatformOptions } from './backend/node.js';
 export { DEFAULT_MAX_PIXELS } from './backend/node-decode.js';

@@ -64,7 +64,7 @@ describe('Triton model repository', () => {
     assert.deepEqual(config.dynamic_batching, { max_queue_delay_microseconds: 1000 });
     assert.deepEqual(config.instance_group, [{ count: 1, kind: 'KIND_GPU' }]);
     const parameters = config.parameters as Record<string, { string_value: string }>;
-    assert.deepEqual(parseContract(parameters.pets_contract.string_value), contractFor(labels, 24));
+    assert.deepEqual(parseContract(parameters['pets.contract'].string_value), contractFor(labels, 24));
   });
 
   test('cpu instances and no batching: the dims keep the batch dimension as -1', async () => {

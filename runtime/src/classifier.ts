@@ -147,6 +147,15 @@ export class Classifier<Input> {
   }
 
   /**
+   * A classifier on a session opened elsewhere (a remote inference server's), with the info the caller
+   * read about it: the same preprocessing, batching and results as create()'s.
+   */
+  static fromSession<Input>(platform: Platform<Input>, session: SessionLike, info: ClassifierInfo, maxBatch = DEFAULT_MAX_BATCH): Classifier<Input> {
+    if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`"maxBatch" must be a positive integer; got ${String(maxBatch)}.`);
+    return new Classifier(platform, session, info, maxBatch);
+  }
+
+  /**
    * Model outputs for already preprocessed input: `x` is [count, H, W, 3] per the contract. `x` is read
    * when its batch runs (without a copy when it is one batch): leave it unchanged until this settles.
    */

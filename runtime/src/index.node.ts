@@ -5,6 +5,7 @@ import { nodePlatform, type NodeImageInput, type NodePlatformOptions } from './b
 import { Classifier, type ClassifyOutcome, type Prediction, type PredictOptions } from './classifier.js';
 import type { DecodedPixels } from './preprocess.js';
 import { ClassifierCache } from './session-cache.js';
+import { openRemoteClassifier, type RemoteClassifier, type RemoteClassifierOptions } from './remote/remote-classifier.js';
 
 /** Options of createClassifier(). */
 export interface ClassifierOptions extends NodePlatformOptions {
@@ -47,6 +48,17 @@ export async function disposeCachedClassifiers(): Promise<void> {
   await Promise.all((await cache.clear()).map((c) => c.dispose()));
 }
 
+/** Options of createRemoteClassifier() in Node: the server's, and limits on the images decoded here. */
+export interface NodeRemoteClassifierOptions extends RemoteClassifierOptions, Pick<NodePlatformOptions, 'maxPixels' | 'maxBytes'> {}
+
+/**
+ * classify() on a model served by pets-serve, Triton or KServe (Open Inference Protocol): images are
+ * decoded and preprocessed here, per the model's contract, and sent as binary tensors.
+ */
+export async function createRemoteClassifier(options: NodeRemoteClassifierOptions): Promise<RemoteClassifier<NodeImageInput>> {
+  return openRemoteClassifier(nodePlatform({ maxPixels: options?.maxPixels, maxBytes: options?.maxBytes }), options);
+}
+
 export { Classifier, DEFAULT_MAX_BATCH, topPredictions } from './classifier.js';
 export type { ClassifierInfo, ClassifyOutcome, Prediction, PredictOptions } from './classifier.js';
 export type { ImageOutputs } from './batcher.js';
@@ -57,3 +69,7 @@ export { ExecutionProviderError, ImageDecodeError } from './errors.js';
 export { ModelContractError } from './contract.js';
 export type { ModelContract } from './contract.js';
 export type { DecodedPixels } from './preprocess.js';
+export { DEFAULT_REMOTE_TIMEOUT_MS } from './remote/remote-classifier.js';
+export type { RemoteClassifier, RemoteClassifierInfo, RemoteClassifierOptions, RemoteServerInfo } from './remote/remote-classifier.js';
+export { RemoteInferenceError } from './remote/errors.js';
+export type { RemoteFailure } from './remote/errors.js';

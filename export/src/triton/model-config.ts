@@ -12,8 +12,11 @@ import type { TextMessage } from './text-format.js';
 export const TRITON_INSTANCE_KINDS = ['gpu', 'cpu', 'auto'] as const;
 export type TritonInstanceKind = (typeof TRITON_INSTANCE_KINDS)[number];
 
-/** Model config parameter (GET /v2/models/{name}/config: parameters.pets_contract.string_value) with the contract JSON. */
-export const TRITON_CONTRACT_PARAMETER = 'pets_contract';
+/**
+ * Model config parameter holding the contract JSON, the ONNX metadata key (GET /v2/models/{name}/config
+ * gives it as parameters["pets.contract"].string_value, on Triton as on pets-serve).
+ */
+export const TRITON_CONTRACT_PARAMETER = ONNX_METADATA_KEYS.contract;
 
 /** The label file Triton's classification extension reads, next to config.pbtxt. */
 export const TRITON_LABEL_FILE = 'labels.txt';

@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { exportModel } from '@pets/export';
 import { createClassifier, createRemoteClassifier, type ClassifyOutcome, type NodeClassifier, type Prediction } from '@pets/runtime';
 import { createContract } from '@pets/runtime/contract';
+import * as web from '@pets/runtime/web';
 import { buildModel, chooseBackend, loadDataset, PRESETS } from '@pets/train';
 import { REPO, SAMPLE } from './src/cli-run.js';
 
@@ -113,6 +114,12 @@ describe('createRemoteClassifier() on pets-serve', () => {
     const fromOption = await createRemoteClassifier({ url: `${url}/`, model: 'pets48', contract: local.info.contract });
     assert.equal(fromOption.info.remote.contractSource, 'option');
     assertSamePredictions(await fromOption.classify(images[2]), await local.classify(images[2]), 'contract as an option');
+  });
+
+  test("the browser entry's createRemoteClassifier() (fetch only) gives the same predictions for decoded pixels", async () => {
+    const remote = await web.createRemoteClassifier({ url, model: 'pets48' });
+    const pixels = { data: new Uint8Array(SIZE * SIZE * 4).map((_, i) => (i % 4 === 3 ? 255 : (i * 11) % 256)), width: SIZE, height: SIZE, channels: 4 as const };
+    assertSamePredictions(await remote.classify(pixels, { all: true }), await local.classify(pixels, { all: true }), 'web entry');
   });
 
   test('BAD CALL - a bad image in a batch fails alone; an unknown model or version is the server\'s HTTP error', async () => {

@@ -3,7 +3,9 @@
 // classification extension's BYTES strings; and bodies off the protocol.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { createContract, serializeContract } from '../src/contract.js';
 import { asFloat32, decodeInferResponse, encodeInferRequest, tensorBytes } from '../src/remote/binary-tensors.js';
+import { contractParameter } from '../src/remote/remote-classifier.js';
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 
@@ -138,5 +140,17 @@ describe('binary tensor response', () => {
     assert.throws(() => decodeInferResponse(utf8('{"error": "x"}'), null), PROTOCOL(/no "outputs" array/));
     assert.throws(() => decodeInferResponse(utf8('{"outputs": [{"name": "o", "shape": [2], "datatype": "FP32", "data": [1]}]}'), null), PROTOCOL(/has 1 elements; its shape says 2/));
     assert.throws(() => decodeInferResponse(utf8('{"outputs": [{"name": "o", "shape": [-1], "datatype": "FP32", "data": []}]}'), null), PROTOCOL(/Invalid tensor shape \[-1\]/));
+  });
+});
+
+describe('the contract on the server', () => {
+  test("read from pets-serve's metadata parameters and from Triton's model configuration JSON", () => {
+    const json = serializeContract(createContract({ labels: ['cat', 'dog'], imageSize: 32 }));
+    assert.equal(contractParameter({ 'pets.contract': json }), json);
+    // GET /v2/models/{name}/config on Triton: ModelConfig in protobuf's JSON mapping, proto field names.
+    const config = { name: 'pets', platform: 'onnxruntime_onnx', max_batch_size: 16, parameters: { 'pets.contract': { string_value: json } } };
+    assert.equal(contractParameter(config.parameters), json);
+    assert.equal(contractParameter({ other: { string_value: json } }), null);
+    assert.equal(contractParameter(undefined), null);
   });
 });

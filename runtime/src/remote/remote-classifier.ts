@@ -69,8 +69,11 @@ function checkOptions(options: RemoteClassifierOptions): void {
   }
 }
 
-/** A JSON string, or Triton's ModelParameter { string_value }, under the contract key. */
-function contractParameter(parameters: unknown): string | null {
+/**
+ * The contract JSON in a parameters object: a JSON string under "pets.contract" (pets-serve's metadata),
+ * or Triton's ModelParameter { string_value } there (a model configuration from GET .../config).
+ */
+export function contractParameter(parameters: unknown): string | null {
   if (typeof parameters !== 'object' || parameters === null) return null;
   const value = (parameters as Record<string, unknown>)[ONNX_METADATA_KEYS.contract];
   if (typeof value === 'string') return value;

@@ -29,5 +29,7 @@ export type { TritonRepositoryOptions, TritonRepositoryResult } from './triton/w
 export { tritonModelConfig, TRITON_INSTANCE_KINDS, TRITON_CONTRACT_PARAMETER, DEFAULT_TRITON_MAX_BATCH } from './triton/model-config.js';
 export type { TritonInstanceKind, TritonConfigOptions } from './triton/model-config.js';
 export { modelConfigType } from './triton/schema.js';
-export { formatTextProto, parseTextProto, TextFormatError } from './triton/text-format.js';
+export { formatTextProto } from './triton/text-format-write.js';
+export { parseTextProto } from './triton/text-format-read.js';
+export { TextFormatError } from './triton/text-format.js';
 export type { TextMessage, TextValue } from './triton/text-format.js';

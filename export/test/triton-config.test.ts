@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createContract, ONNX_METADATA_KEYS, parseContract } from '@pets/runtime/contract';
 import { decodeModel, encodeModel, exportModel, modelConfigType, parseTextProto, writeTritonRepository } from '../src/index.js';
-import { quoteString } from '../src/triton/text-format.js';
+import { quoteString } from '../src/triton/text-format-write.js';
 import { contractFor, presetModel, ready, sampleLabels } from './fixtures.js';
 
 let root: string;

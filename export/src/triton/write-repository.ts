@@ -10,7 +10,8 @@ import { decodeModel } from '../onnx/schema.js';
 import type { ModelProto } from '../onnx/types.js';
 import { checkTritonOptions, contractOfModel, TRITON_LABEL_FILE, tritonLabelFile, tritonModelConfig, type TritonConfigOptions } from './model-config.js';
 import { modelConfigType } from './schema.js';
-import { formatTextProto, parseTextProto } from './text-format.js';
+import { formatTextProto } from './text-format-write.js';
+import { parseTextProto } from './text-format-read.js';
 
 export interface TritonRepositoryOptions extends Omit<TritonConfigOptions, 'name'> {
   /** The .onnx file written by pets-export. */

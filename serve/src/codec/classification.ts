@@ -12,10 +12,16 @@ export function classificationCount(value: unknown, output: string, classes: num
   return Math.min(value, classes);
 }
 
-/**
- * One image's top-k as "value:index:label". The value is the float32 output as JavaScript prints it
- * (shortest text that reads back to the same number), not Triton's six decimals.
- */
+/** The shortest decimal text that reads back to the same float32 (3.3, not 3.299999952316284). */
+export function float32Text(value: number): string {
+  for (let digits = 1; digits < 9; digits++) {
+    const text = String(Number(value.toPrecision(digits)));
+    if (Math.fround(Number(text)) === value) return text;
+  }
+  return String(Number(value.toPrecision(9)));
+}
+
+/** One image's top-k as "value:index:label", the value as float32Text() writes it. */
 export function classificationStrings(values: Float32Array, labels: string[], k: number): string[] {
-  return topPredictions(values, labels, k).map((p) => `${p.probability}:${p.index}:${p.label}`);
+  return topPredictions(values, labels, k).map((p) => `${float32Text(p.probability)}:${p.index}:${p.label}`);
 }

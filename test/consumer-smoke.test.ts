@@ -14,10 +14,10 @@ function importInFreshProcess(code: string) {
 
 test('@pets/runtime (Node entry) exports classify and createClassifier, stderr clean', () => {
   const r = importInFreshProcess(
-    "import { classify, createClassifier, ImageDecodeError, ModelContractError, ExecutionProviderError } from '@pets/runtime'; console.log([classify, createClassifier, ImageDecodeError, ModelContractError, ExecutionProviderError].map((f) => typeof f).join(','))",
+    "import { classify, createClassifier, createRemoteClassifier, ImageDecodeError, ModelContractError, ExecutionProviderError, RemoteInferenceError } from '@pets/runtime'; console.log([classify, createClassifier, createRemoteClassifier, ImageDecodeError, ModelContractError, ExecutionProviderError, RemoteInferenceError].map((f) => typeof f).join(','))",
   );
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.stdout, 'function,function,function,function,function');
+  assert.equal(r.stdout, 'function,function,function,function,function,function,function');
   assert.equal(r.stderr, '');
 });
 

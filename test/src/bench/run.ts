@@ -10,6 +10,7 @@ import { CHROMIUM_PATH, inferenceRows, photoPath, type Row } from './inference.j
 import { matmulPeak } from './matmul-peak.js';
 import { summarize } from './stats.js';
 import { serveRows, type ServeBench } from './serve.js';
+import { remoteRows } from './remote.js';
 import { transferRows } from './transfer.js';
 import { DEFAULT_IMAGE_SIZE as FULL } from '@pets/runtime/contract';
 
@@ -101,6 +102,9 @@ try {
   served = await serveRows(join(root, 'm0.onnx'), photos, quick, progress);
   rows.push(...served.rows);
   skipped.push(...served.skipped);
+  const remote = await remoteRows(join(root, 'm0.onnx'), photos, quick, progress);
+  rows.push(...remote.rows);
+  skipped.push(...remote.skipped);
 } finally {
   await rm(root, { recursive: true, force: true });
 }

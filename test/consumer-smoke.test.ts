@@ -45,3 +45,10 @@ test('@pets/train exports train() and loads without printing', () => {
   assert.equal(r.stdout, 'function function 7');
   assert.equal(r.stderr, '');
 });
+
+test('@pets/serve exports createServer() and loads without printing', () => {
+  const r = importInFreshProcess("import { createServer, parseModelSpec } from '@pets/serve'; console.log(typeof createServer, parseModelSpec('models/m5.onnx').name)");
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'function m5');
+  assert.equal(r.stderr, '');
+});

@@ -124,15 +124,22 @@ export async function createServer(options: ServeOptions): Promise<PetsServer> {
     // The socket-level backstop for a request whose headers never complete; handlerTimeout covers the rest.
     requestTimeout: timeoutMs * 2,
     http: { connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(timeoutMs / 2))) },
-    return503OnClosing: true,
+    // Our onRequest hook answers requests that arrive while closing, in the protocol's error format.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     clientErrorHandler: clientError,
+    // Errors fastify raises before routing (a URL that does not decode), in the protocol's format.
+    frameworkErrors: (error, _request, reply) => void (reply as FastifyReply).code(400).type('application/json').send({ error: error.message }),
   });
   // Bodies are read as bytes and parsed by the routes: the protocol's JSON may be followed by binary data.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   await app.register(multipart, { limits: { fileSize: bodyLimit, files: 1, fields: 16 } });
 
+  let closing = false;
+  app.addHook('onRequest', async (_request, reply) => {
+    if (closing) return reply.code(503).headers({ connection: 'close', 'retry-after': '1' }).send({ error: 'The server is shutting down.' });
+  });
   app.addHook('preHandler', async (request) => {
     if (!request.isMultipart()) ctx.bodyReceived.add(request);
   });
@@ -168,6 +175,7 @@ export async function createServer(options: ServeOptions): Promise<PetsServer> {
       return `http://${shown}:${address.port}`;
     },
     close() {
+      closing = true;
       closed ??= app.close().then(() => models.dispose());
       return closed;
     },

@@ -253,6 +253,8 @@ describe('BAD CALL - each bad request gets the protocol\'s error and the next re
       form.append('image', new Blob([Buffer.alloc(BODY_LIMIT + 10, 1)]), 'big.jpg');
       return post(`${url}/v2/models/pets48/classify`, form);
     }, 413, /larger than the limit/],
+    ['a malformed multipart form', () => post(`${url}/v2/models/pets48/classify`, '--abc\r\nxx', { 'content-type': 'multipart/form-data; boundary=abc' }), 400, /Malformed multipart form/],
+    ['a URL that does not decode', () => post(`${url}/v2/models/%E0%A4%A/infer`, '{}'), 400, /not a valid url component/],
     ['more images than the queue admits', () => infer(inferBody(new Float32Array((MAX_QUEUE + 1) * SIZE * SIZE * 3), MAX_QUEUE + 1, SIZE, { binary: true })), 413, /holds 9 images; the server admits at most 8/],
     ['an unknown endpoint', () => get(`${url}/v2/models/pets48/explain`), 404, /No such endpoint: GET \/v2\/models\/pets48\/explain/],
   ];

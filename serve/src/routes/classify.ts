@@ -2,6 +2,7 @@
 // The body is the image's bytes (any content type but multipart) or a multipart form with one file;
 // the answer is classify()'s own predictions, decoded and preprocessed by the runtime as classify() does.
 // Query: ?top=K (default 5), ?all=true for every class.
+import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MODEL_PREFIXES, modelOf, type ServeContext } from '../context.js';
 import { badRequest } from '../errors.js';
@@ -19,10 +20,18 @@ async function imageBytes(ctx: ServeContext, request: FastifyRequest): Promise<B
     if (!Buffer.isBuffer(body) || body.length === 0) throw badRequest('The request body is empty; send the image bytes, or a multipart form with one file.');
     return body;
   }
-  const file = await request.file();
-  if (!file) throw badRequest('The multipart form holds no file; send the image as a file field.');
-  const bytes = await file.toBuffer();
+  let file: MultipartFile | undefined;
+  let bytes: Buffer;
+  try {
+    file = await request.file();
+    bytes = file ? await file.toBuffer() : Buffer.alloc(0);
+  } catch (error) {
+    // Size errors keep their 413; anything else busboy says is a malformed form, the client's.
+    if ((error as { statusCode?: number }).statusCode === 413) throw error;
+    throw badRequest(`Malformed multipart form: ${(error as Error).message}.`);
+  }
   ctx.bodyReceived.add(request);
+  if (!file) throw badRequest('The multipart form holds no file; send the image as a file field.');
   if (bytes.length === 0) throw badRequest(`The file "${file.filename}" is empty.`);
   return bytes;
 }

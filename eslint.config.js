@@ -23,11 +23,11 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
-      'import/no-extraneous-dependencies': ['error', { devDependencies: ['**/test/**', '**/scripts/**', '**/bench/**'], packageDir: [import.meta.dirname, `${import.meta.dirname}/train`, `${import.meta.dirname}/runtime`, `${import.meta.dirname}/export`, `${import.meta.dirname}/test`, `${import.meta.dirname}/web-demo`] }],
+      'import/no-extraneous-dependencies': ['error', { devDependencies: ['**/test/**', '**/scripts/**', '**/bench/**'], packageDir: [import.meta.dirname, `${import.meta.dirname}/train`, `${import.meta.dirname}/runtime`, `${import.meta.dirname}/export`, `${import.meta.dirname}/serve`, `${import.meta.dirname}/test`, `${import.meta.dirname}/web-demo`] }],
     },
   },
   {
-    files: ['train/src/**/*.ts', 'runtime/src/**/*.ts', 'export/src/**/*.ts'],
+    files: ['train/src/**/*.ts', 'runtime/src/**/*.ts', 'export/src/**/*.ts', 'serve/src/**/*.ts'],
     rules: { 'no-console': 'error' },
   },
   {
@@ -48,6 +48,11 @@ export default tseslint.config(
   {
     files: ['export/src/verify/ort.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [exportTfjs] }] },
+  },
+  {
+    // pets-serve runs models only through @pets/runtime's classifier: no onnxruntime, sharp, tfjs or exporter.
+    files: ['serve/src/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [ortNode, ortWeb, tfjs, { group: ['@pets/train', '@pets/train/*', '@pets/export'], message: 'pets-serve serves exported models through @pets/runtime only.' }] }] },
   },
   {
     files: ['runtime/src/**/*.ts'],

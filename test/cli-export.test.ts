@@ -107,7 +107,8 @@ describe('pets-export', () => {
     const info = JSON.parse(await readFile(infoPath, 'utf8'));
     await writeFile(infoPath, JSON.stringify({ ...info, metrics: { ...info.metrics, valAccuracy: 0.99 } }));
     const out = join(root, 'all');
-    const r = petsExport('--run', join(root, 'runs', 'm3*'), '--out', out, '--verify-images', '2', '--json');
+    const triton = join(root, 'triton');
+    const r = petsExport('--run', join(root, 'runs', 'm3*'), '--out', out, '--verify-images', '2', '--json', '--triton-repo', triton, '--triton-instance', 'cpu');
     assert.equal(r.code, 0, r.stderr);
     const result = JSON.parse(r.stdout) as { ranking: { runDir: string; file: string; metrics: { valAccuracy: number }; verification: { passed: boolean } }[]; failures: unknown[] };
     assert.deepEqual(result.ranking.map((x) => x.runDir), [second, runDir]);
@@ -115,12 +116,17 @@ describe('pets-export', () => {
     assert.ok(result.ranking.every((x) => x.verification.passed));
     assert.deepEqual(result.failures, []);
     assert.deepEqual((await readdir(out)).sort(), ['m3.onnx', 'm3b.onnx']);
+    // --triton-repo: a model folder per exported file (contents checked in export/test/triton-config.test.ts).
+    assert.deepEqual((await readdir(triton)).sort(), ['m3', 'm3b']);
+    assert.deepEqual((await readdir(join(triton, 'm3'))).sort(), ['1', 'config.pbtxt', 'labels.txt']);
+    assert.match(await readFile(join(triton, 'm3b', 'config.pbtxt'), 'utf8'), /^name: "m3b"\n[^]*kind: KIND_CPU/);
+    assert.match(r.stderr, /triton: wrote .*m3b \(config\.pbtxt, labels\.txt, 1\/model\.onnx\)/);
   });
 
   test('--help shows every option with its default', () => {
     const help = petsExport('--help');
     assert.equal(help.code, 0);
-    for (const option of ['--run', '--out', '--checkpoint', '--opset', '--fp16', '--fold-bn', '--verify-images', '--data', '--backend', '--json']) {
+    for (const option of ['--run', '--out', '--checkpoint', '--opset', '--fp16', '--fold-bn', '--verify-images', '--data', '--backend', '--json', '--triton-repo', '--triton-instance', '--triton-max-batch']) {
       assert.ok(help.stdout.includes(option), option);
     }
     assert.match(help.stdout, /ONNX opset, 13-22\s+\[number\] \[default: 17\]/);

@@ -14,10 +14,10 @@ function importInFreshProcess(code: string) {
 
 test('@pets/runtime (Node entry) exports classify and createClassifier, stderr clean', () => {
   const r = importInFreshProcess(
-    "import { classify, createClassifier, ImageDecodeError, ModelContractError, ExecutionProviderError } from '@pets/runtime'; console.log([classify, createClassifier, ImageDecodeError, ModelContractError, ExecutionProviderError].map((f) => typeof f).join(','))",
+    "import { classify, createClassifier, createRemoteClassifier, ImageDecodeError, ModelContractError, ExecutionProviderError, RemoteInferenceError } from '@pets/runtime'; console.log([classify, createClassifier, createRemoteClassifier, ImageDecodeError, ModelContractError, ExecutionProviderError, RemoteInferenceError].map((f) => typeof f).join(','))",
   );
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.stdout, 'function,function,function,function,function');
+  assert.equal(r.stdout, 'function,function,function,function,function,function,function');
   assert.equal(r.stderr, '');
 });
 
@@ -43,5 +43,12 @@ test('@pets/train exports train() and loads without printing', () => {
   const r = importInFreshProcess("import { train, evaluateRun, PRESETS } from '@pets/train'; console.log(typeof train, typeof evaluateRun, Object.keys(PRESETS).length)");
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, 'function function 7');
+  assert.equal(r.stderr, '');
+});
+
+test('@pets/serve exports createServer() and loads without printing', () => {
+  const r = importInFreshProcess("import { createServer, parseModelSpec } from '@pets/serve'; console.log(typeof createServer, parseModelSpec('models/m5.onnx').name)");
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'function m5');
   assert.equal(r.stderr, '');
 });

@@ -86,11 +86,13 @@ export class Classifier<Input> {
     private readonly session: SessionLike,
     readonly info: ClassifierInfo,
     private readonly maxBatch: number,
+    onBatch?: (size: number) => void,
   ) {
     const { height, width } = info.inputSize;
     const hasLogits = session.outputNames.includes(ONNX_NAMES.logits);
     this.batcher = new Batcher(
       async (x, count) => {
+        onBatch?.(count);
         const out = await session.run({ [ONNX_NAMES.input]: platform.tensor(x, [count, height, width, 3]) });
         checkOutputWidth(info.contract, out[ONNX_NAMES.probabilities].dims.at(-1) ?? 0);
         return {
@@ -104,8 +106,16 @@ export class Classifier<Input> {
     );
   }
 
-  /** Reads the model's contract, opens a session and checks the model's outputs against the contract. */
-  static async create<Input>(platform: Platform<Input>, model: string | Uint8Array | ArrayBuffer, maxBatch = DEFAULT_MAX_BATCH): Promise<Classifier<Input>> {
+  /**
+   * Reads the model's contract, opens a session and checks the model's outputs against the contract.
+   * `onBatch` is told the size of each inference run (a server's batch-size metric).
+   */
+  static async create<Input>(
+    platform: Platform<Input>,
+    model: string | Uint8Array | ArrayBuffer,
+    maxBatch = DEFAULT_MAX_BATCH,
+    onBatch?: (size: number) => void,
+  ): Promise<Classifier<Input>> {
     if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`"maxBatch" must be a positive integer; got ${String(maxBatch)}.`);
     const bytes = await platform.loadModel(model);
     const metadata = readOnnxMetadata(bytes);
@@ -132,8 +142,17 @@ export class Classifier<Input> {
       contract,
       provenance: provenanceFromMetadata(metadata),
     };
-    const classifier = new Classifier(platform, session, info, maxBatch);
+    const classifier = new Classifier(platform, session, info, maxBatch, onBatch);
     return classifier;
+  }
+
+  /**
+   * A classifier on a session opened elsewhere (a remote inference server's), with the info the caller
+   * read about it: the same preprocessing, batching and results as create()'s.
+   */
+  static fromSession<Input>(platform: Platform<Input>, session: SessionLike, info: ClassifierInfo, maxBatch = DEFAULT_MAX_BATCH): Classifier<Input> {
+    if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`"maxBatch" must be a positive integer; got ${String(maxBatch)}.`);
+    return new Classifier(platform, session, info, maxBatch);
   }
 
   /**

@@ -5,6 +5,7 @@ import { nodePlatform, type NodeImageInput, type NodePlatformOptions } from './b
 import { Classifier, type ClassifyOutcome, type Prediction, type PredictOptions } from './classifier.js';
 import type { DecodedPixels } from './preprocess.js';
 import { ClassifierCache } from './session-cache.js';
+import { openRemoteClassifier, type RemoteClassifier, type RemoteClassifierOptions } from './remote/remote-classifier.js';
 
 /** Options of createClassifier(). */
 export interface ClassifierOptions extends NodePlatformOptions {
@@ -12,6 +13,8 @@ export interface ClassifierOptions extends NodePlatformOptions {
   model: string | Uint8Array | ArrayBuffer;
   /** Most images per inference run when calls are batched. Default 16. */
   maxBatch?: number;
+  /** Called with the number of images of each inference run (for metrics). Default none. */
+  onBatch?: (size: number) => void;
 }
 
 /** Options of classify(): the classifier's and the prediction's. */
@@ -24,7 +27,7 @@ export async function createClassifier(options: ClassifierOptions): Promise<Node
   if (typeof options !== 'object' || options === null || options.model === undefined) {
     throw new TypeError('createClassifier needs { model }: a path to a .onnx file written by pets-export, or its bytes.');
   }
-  return Classifier.create(nodePlatform(options), options.model, options.maxBatch);
+  return Classifier.create(nodePlatform(options), options.model, options.maxBatch, options.onBatch);
 }
 
 const cache = new ClassifierCache<NodeClassifier>();
@@ -45,8 +48,20 @@ export async function disposeCachedClassifiers(): Promise<void> {
   await Promise.all((await cache.clear()).map((c) => c.dispose()));
 }
 
-export { Classifier, topPredictions } from './classifier.js';
+/** Options of createRemoteClassifier() in Node: the server's, and limits on the images decoded here. */
+export interface NodeRemoteClassifierOptions extends RemoteClassifierOptions, Pick<NodePlatformOptions, 'maxPixels' | 'maxBytes'> {}
+
+/**
+ * classify() on a model served by pets-serve, Triton or KServe (Open Inference Protocol): images are
+ * decoded and preprocessed here, per the model's contract, and sent as binary tensors.
+ */
+export async function createRemoteClassifier(options: NodeRemoteClassifierOptions): Promise<RemoteClassifier<NodeImageInput>> {
+  return openRemoteClassifier(nodePlatform({ maxPixels: options?.maxPixels, maxBytes: options?.maxBytes }), options);
+}
+
+export { Classifier, DEFAULT_MAX_BATCH, topPredictions } from './classifier.js';
 export type { ClassifierInfo, ClassifyOutcome, Prediction, PredictOptions } from './classifier.js';
+export type { ImageOutputs } from './batcher.js';
 export { NODE_PROVIDERS, DEFAULT_MAX_BYTES, cudaUnavailableReason } from './backend/node.js';
 export type { NodeProvider, NodeImageInput, NodePlatformOptions } from './backend/node.js';
 export { DEFAULT_MAX_PIXELS } from './backend/node-decode.js';
@@ -54,3 +69,7 @@ export { ExecutionProviderError, ImageDecodeError } from './errors.js';
 export { ModelContractError } from './contract.js';
 export type { ModelContract } from './contract.js';
 export type { DecodedPixels } from './preprocess.js';
+export { DEFAULT_REMOTE_TIMEOUT_MS } from './remote/remote-classifier.js';
+export type { RemoteClassifier, RemoteClassifierInfo, RemoteClassifierOptions, RemoteServerInfo } from './remote/remote-classifier.js';
+export { RemoteInferenceError } from './remote/errors.js';
+export type { RemoteFailure } from './remote/errors.js';

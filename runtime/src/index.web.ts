@@ -4,6 +4,7 @@ import { webPlatform, type WebImageInput, type WebPlatformOptions } from './back
 import { Classifier, type ClassifyOutcome, type Prediction, type PredictOptions } from './classifier.js';
 import type { DecodedPixels } from './preprocess.js';
 import { ClassifierCache } from './session-cache.js';
+import { openRemoteClassifier, type RemoteClassifier, type RemoteClassifierOptions } from './remote/remote-classifier.js';
 
 /** Options of createClassifier(). */
 export interface ClassifierOptions extends WebPlatformOptions {
@@ -39,6 +40,18 @@ export async function disposeCachedClassifiers(): Promise<void> {
   await Promise.all((await cache.clear()).map((c) => c.dispose()));
 }
 
+/** Options of createRemoteClassifier() in browsers: the server's, and limits on the images decoded here. */
+export interface WebRemoteClassifierOptions extends RemoteClassifierOptions, Pick<WebPlatformOptions, 'maxPixels' | 'maxBytes'> {}
+
+/**
+ * classify() on a model served by pets-serve, Triton or KServe (Open Inference Protocol) with fetch():
+ * images are decoded and preprocessed in the page and sent as binary tensors. The server must allow the
+ * page's origin (CORS) when it is another.
+ */
+export async function createRemoteClassifier(options: WebRemoteClassifierOptions): Promise<RemoteClassifier<WebImageInput>> {
+  return openRemoteClassifier(webPlatform({ maxPixels: options?.maxPixels, maxBytes: options?.maxBytes }), options);
+}
+
 export { Classifier, topPredictions } from './classifier.js';
 export type { ClassifierInfo, ClassifyOutcome, Prediction, PredictOptions } from './classifier.js';
 export { WEB_PROVIDERS } from './backend/web.js';
@@ -47,3 +60,7 @@ export { ExecutionProviderError, ImageDecodeError } from './errors.js';
 export { ModelContractError } from './contract.js';
 export type { ModelContract } from './contract.js';
 export type { DecodedPixels } from './preprocess.js';
+export { DEFAULT_REMOTE_TIMEOUT_MS } from './remote/remote-classifier.js';
+export type { RemoteClassifier, RemoteClassifierInfo, RemoteClassifierOptions, RemoteServerInfo } from './remote/remote-classifier.js';
+export { RemoteInferenceError } from './remote/errors.js';
+export type { RemoteFailure } from './remote/errors.js';

@@ -117,6 +117,18 @@ describe('Classifier (fake platform)', () => {
     assert.ok(runs.length <= 10, `batched into ${runs.length} runs`);
   });
 
+  test('onBatch is told the size of every inference run, the blank probe excluded', async () => {
+    const { platform, runs } = fakePlatform();
+    const sizes: number[] = [];
+    const c = await Classifier.create(platform, 'model.onnx', 16, (size) => sizes.push(size));
+    assert.deepEqual(sizes, [], 'the probe run at creation is not reported');
+    runs.length = 0;
+    await Promise.all(Array.from({ length: 20 }, () => c.classify('red')));
+    await c.infer(new Float32Array(3 * SIZE * SIZE * 3));
+    assert.deepEqual(sizes, runs);
+    assert.equal(sizes.reduce((a, b) => a + b, 0), 23);
+  });
+
   test('images queued together go in one run: infer() of 16 is one run of 16, of 20 is 16 + 4', async () => {
     const { platform, runs } = fakePlatform();
     const c = await Classifier.create(platform, 'model.onnx', 16);

@@ -9,6 +9,7 @@ import { exportRuns } from '../export-runs.js';
 import { DEFAULT_OPSET, MAX_OPSET, MIN_OPSET } from '../onnx/opset.js';
 import { displayPath, formatBytes, formatMetric, formatSummary } from '../summary-table.js';
 import { TOLERANCE } from '../verify/verify.js';
+import { TRITON_CLI_OPTIONS, writeTritonModels } from '../triton/cli-options.js';
 import { describeError } from '@pets/runtime/cli-errors';
 import { EXPORT_USER_ERRORS } from './errors.js';
 
@@ -27,8 +28,10 @@ export function builder(yargs: Argv) {
     .option('data', { type: 'string', describe: 'Dataset for the verification images [default: the one the run trained on]' })
     .option('backend', { choices: BACKEND_NAMES, default: 'auto' as BackendRequest, describe: 'TensorFlow.js backend for the reference outputs' })
     .option('json', { type: 'boolean', default: false, describe: 'Print the results as JSON on stdout' })
+    .options(TRITON_CLI_OPTIONS)
     .example('$0 --run runs/m5 --out models/m5.onnx', 'export the best checkpoint of one run')
-    .example('$0 --run "runs/*" --out models/ --fp16', 'every run, ranked by validation accuracy, as float16 models');
+    .example('$0 --run "runs/*" --out models/ --fp16', 'every run, ranked by validation accuracy, as float16 models')
+    .example('$0 --run runs/m5 --out models/m5.onnx --triton-repo triton/', 'and a Triton model repository serving it (docs/triton.md)');
 }
 
 type Args = ArgumentsCamelCase<Awaited<ReturnType<typeof builder>['argv']>>;
@@ -81,6 +84,9 @@ export async function handler(argv: Args): Promise<void> {
     console.log(formatSummary(result));
   }
   for (const f of result.failures) console.error(`${displayPath(f.run)}: failed: ${describeError(f.error, EXPORT_USER_ERRORS)}`);
+  const triton = await writeTritonModels(result.ranking.map((r) => r.file), argv);
+  for (const f of triton) console.error(`${displayPath(f.file)}: triton: failed: ${describeError(f.error, EXPORT_USER_ERRORS)}`);
+  if (triton.length > 0) throw new ExportError(`${triton.length} of ${result.ranking.length} models were not written to the Triton repository.`);
   if (result.failures.length > 0) {
     throw new ExportError(`${result.failures.length} of ${result.failures.length + result.ranking.length} runs failed to export.`);
   }

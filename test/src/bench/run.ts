@@ -9,6 +9,8 @@ import { depthwiseRows } from './depthwise.js';
 import { CHROMIUM_PATH, inferenceRows, photoPath, type Row } from './inference.js';
 import { matmulPeak } from './matmul-peak.js';
 import { summarize } from './stats.js';
+import { serveRows, type ServeBench } from './serve.js';
+import { remoteRows } from './remote.js';
 import { transferRows } from './transfer.js';
 import { DEFAULT_IMAGE_SIZE as FULL } from '@pets/runtime/contract';
 
@@ -78,6 +80,7 @@ skipped.push(...transfer.skipped);
 
 progress(`export: pets-export on a model3 checkpoint at ${FULL} (verification included)`);
 const root = await mkdtemp(join(tmpdir(), 'pets-bench-'));
+let served: ServeBench | undefined;
 try {
   const run = join(root, 'run');
   const trained = spawnSync(bin('pets-train'), ['--data', sample, '--out', run, '--preset', 'model3', '--image-size', String(FULL), '--epochs', '1', '--limit', '16', '--batch-size', '16'], { encoding: 'utf8' });
@@ -96,6 +99,12 @@ try {
   for (const row of await inferenceRows(modelBytes, FULL, photos, photos[0])) {
     rows.push({ ...row, gflops: row.group === 'inference' ? gflopPerImageFull / (row.perImage.median / 1000) : undefined });
   }
+  served = await serveRows(join(root, 'm0.onnx'), photos, quick, progress);
+  rows.push(...served.rows);
+  skipped.push(...served.skipped);
+  const remote = await remoteRows(join(root, 'm0.onnx'), photos, quick, progress);
+  rows.push(...remote.rows);
+  skipped.push(...remote.skipped);
 } finally {
   await rm(root, { recursive: true, force: true });
 }
@@ -118,6 +127,7 @@ const prep = (find('decode a 500x375 JPEG')?.perImage.median ?? NaN) + (find('re
 const infer1 = find('onnxruntime-node CPU, exported model3, batch 1')?.perImage.median ?? NaN;
 const allCores = find('16 real JPEGs decoded + preprocessed at once')?.note ?? 'not measured';
 targets.push({ target: `decode + resize + normalize of a 500x375 JPEG: <= 15% of batch-1 inference at ${FULL}`, measured: `${((prep / infer1) * 100).toFixed(0)}% (${fmtNum(prep)} of ${fmtNum(infer1)} ms); on all cores ${allCores}`, met: prep / infer1 <= 0.15 });
+targets.push(...(served?.targets ?? []));
 const inBrowser = find('Chromium: decode (createImageBitmap)');
 const browserInfer = find('Chromium: onnxruntime-web');
 if (!inBrowser || !browserInfer) {

@@ -315,7 +315,10 @@ describe('load', () => {
     try {
       const four = inferBody(new Float32Array(4 * SIZE * SIZE * 3), 4, SIZE, { binary: true });
       const held = [infer(four), infer(four)];
-      while (server.context.admission.depth < MAX_QUEUE) await new Promise((resolve) => setTimeout(resolve, 10));
+      for (let tries = 0; server.context.admission.depth < MAX_QUEUE; tries++) {
+        assert.ok(tries < 3000, `the held requests fill the queue (depth ${server.context.admission.depth})`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
       const refused = await Promise.all([infer(four), infer(inferBody(image(), 1, SIZE)), post(`${url}/v2/models/pets48/classify`, await readFile(photos[0]))]);
       for (const reply of refused) {
         assertError(reply, 503, /The server is busy: 8 images are queued \(limit 8\)/);

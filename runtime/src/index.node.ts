@@ -47,6 +47,8 @@ export async function disposeCachedClassifiers(): Promise<void> {
 
 export { Classifier, topPredictions } from './classifier.js';
 export type { ClassifierInfo, ClassifyOutcome, Prediction, PredictOptions } from './classifier.js';
+export { modelDtype } from './onnx-dtype.js';
+export type { ModelDtype } from './onnx-dtype.js';
 export { NODE_PROVIDERS, DEFAULT_MAX_BYTES, cudaUnavailableReason } from './backend/node.js';
 export type { NodeProvider, NodeImageInput, NodePlatformOptions } from './backend/node.js';
 export { DEFAULT_MAX_PIXELS } from './backend/node-decode.js';

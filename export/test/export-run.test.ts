@@ -63,7 +63,7 @@ describe('exportRun()', () => {
       {
         sourceRun: runM3, checkpoint: 'best', checkpointDir: join('checkpoints', 'epoch-0001'), weightsSha256: info.weightsSha256,
         epoch: 1, metrics: info.metrics, preset: 'model3', trainBackend: 'wasm', checkpointCreatedAt: info.createdAt,
-        exporter: { name: EXPORTER.name, version: EXPORTER.version }, exportedAt: undefined, opset: 17, fp16: false, foldBatchNorm: true,
+        exporter: { name: EXPORTER.name, version: EXPORTER.version }, exportedAt: undefined, opset: 17, fp16: false, dtype: 'fp32', foldBatchNorm: true,
       },
     );
     assert.ok(Date.now() - Date.parse(provenance.exportedAt) < 60_000);

@@ -24,15 +24,19 @@ function initializerTypes(bytes: Uint8Array): Map<number, number> {
     visit(reader.uint32() + reader.pos);
     return true;
   };
-  fields(bytes.length, (f, w) => nested(f, w, FIELD.graph, (graphEnd) => fields(graphEnd, (g, gw) => nested(g, gw, FIELD.initializer, (tensorEnd) => {
-    let type: number | undefined;
-    fields(tensorEnd, (t, tw) => {
-      if (t !== FIELD.dataType || tw !== 0) return false;
-      type = reader.int32();
-      return true;
-    });
-    if (type !== undefined) counts.set(type, (counts.get(type) ?? 0) + 1);
-  }))));
+  try {
+    fields(bytes.length, (f, w) => nested(f, w, FIELD.graph, (graphEnd) => fields(graphEnd, (g, gw) => nested(g, gw, FIELD.initializer, (tensorEnd) => {
+      let type: number | undefined;
+      fields(tensorEnd, (t, tw) => {
+        if (t !== FIELD.dataType || tw !== 0) return false;
+        type = reader.int32();
+        return true;
+      });
+      if (type !== undefined) counts.set(type, (counts.get(type) ?? 0) + 1);
+    }))));
+  } catch {
+    // A graph this walk cannot read is onnxruntime's to reject; the initializers seen so far decide.
+  }
   return counts;
 }
 

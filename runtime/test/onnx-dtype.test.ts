@@ -19,4 +19,6 @@ test('modelDtype(): int8 weights make an int8 model, a float16 majority an fp16 
   assert.equal(modelDtype(modelBytes([10, 10, 1, 7])), 'fp16');
   assert.equal(modelDtype(modelBytes([3, 1, 2, 6, 1, 1])), 'int8');
   assert.equal(modelDtype(modelBytes([])), 'fp32');
+  const garbage = protobuf.Writer.create().uint32((7 << 3) | 2).bytes(Uint8Array.of(1, 2, 3, 4, 5)).finish();
+  assert.equal(modelDtype(garbage), 'fp32', 'an unreadable graph is left to onnxruntime');
 });

@@ -77,7 +77,7 @@ export function resolveDtype(options: { dtype?: string; fp16?: boolean }): Dtype
     throw new RangeError(`Unsupported dtype "${options.dtype}". Expected one of: ${DTYPES.join(', ')}.`);
   }
   if (options.fp16 && options.dtype !== undefined && options.dtype !== 'fp16') {
-    throw new RangeError(`"fp16" and "dtype" ${options.dtype} contradict each other; give one of them.`);
+    throw new RangeError(`"fp16" must be false when "dtype" is ${options.dtype} (fp16 is the same as dtype fp16); give one of them.`);
   }
   return (options.dtype as Dtype | undefined) ?? (options.fp16 ? 'fp16' : 'fp32');
 }

@@ -44,7 +44,7 @@ export type ExportEvent =
   | { type: 'backend'; report: BackendReport }
   | { type: 'warning'; message: string }
   | { type: 'checkpoint'; dir: string; epoch: number; valAccuracy: number }
-  | { type: 'calibrating'; done: number; total: number; source: string }
+  | { type: 'calibrating'; stage: 'calibration' | 'bias correction'; done: number; total: number; source: string }
   | { type: 'written'; file: string; bytes: number; fp32Bytes: number | null }
   | { type: 'verified'; report: VerificationReport; line: string };
 
@@ -168,7 +168,7 @@ export async function exportRun(options: ExportRunOptions): Promise<ExportRunRes
       const calibration = await verificationInputs({ ...imageOptions, count: calibrationImages, split: 'trainval' });
       const quantized = await quantizeModel(exported.bytes, {
         x: calibration.x, shape: calibration.shape,
-        onProgress: (done, total) => emit({ type: 'calibrating', done, total, source: calibration.source }),
+        onProgress: (stage, done, total) => emit({ type: 'calibrating', stage, done, total, source: calibration.source }),
       });
       exported.bytes = quantized.bytes;
       exported.opCounts = quantized.opCounts;

@@ -49,7 +49,8 @@ function eventPrinter(): (run: string, event: ExportEvent) => void {
         console.error(`${name}: warning: ${event.message}`);
         break;
       case 'calibrating':
-        if (event.done === event.total) console.error(`${name}: calibrated int8 ranges on ${event.source}`);
+        if (event.stage === 'calibration' && event.done === event.total) console.error(`${name}: calibrated int8 ranges on ${event.source}`);
+        if (event.stage === 'bias correction') process.stderr.write(`\r${name}: int8 bias correction, layer ${event.done}/${event.total}${event.done === event.total ? '\n' : ''}`);
         break;
       case 'checkpoint':
         console.error(`${name}: ${relative(run, event.dir)} (epoch ${event.epoch}, val_acc ${formatMetric(event.valAccuracy)})`);

@@ -4,6 +4,7 @@
 // the exporter writes without touching each layer converter.
 import { ONNX_METADATA_KEYS } from '@pets/runtime/contract';
 import { decodeModel, encodeModel } from '../onnx/schema.js';
+import { correctBiases } from './bias-correction.js';
 import { calibrate, type CalibrationMethod } from './calibrate.js';
 import { applyQdq, planQdq } from './qdq-graph.js';
 
@@ -14,8 +15,10 @@ export interface QuantizeOptions {
   shape: [number, number, number, number];
   /** How activation ranges are taken. Default DEFAULT_CALIBRATION_METHOD. */
   method?: CalibrationMethod;
-  /** Called after each calibration batch. */
-  onProgress?: (done: number, total: number) => void;
+  /** Empirical bias correction, layer by layer (bias-correction.ts). Default true. */
+  biasCorrection?: boolean;
+  /** Called after each calibration batch and each corrected layer. */
+  onProgress?: (stage: 'calibration' | 'bias correction', done: number, total: number) => void;
 }
 
 export interface QuantizedModel {
@@ -37,13 +40,16 @@ export async function quantizeModel(fp32: Uint8Array, options: QuantizeOptions):
   const plan = planQdq(model);
   const ranges = await calibrate({
     model, tensors: plan.tensors, x: options.x, shape: options.shape,
-    method: options.method ?? DEFAULT_CALIBRATION_METHOD, onProgress: options.onProgress,
+    method: options.method ?? DEFAULT_CALIBRATION_METHOD, onProgress: (done, total) => options.onProgress?.('calibration', done, total),
   });
-  const quantized = applyQdq(model, plan, ranges);
+  const corrected = options.biasCorrection ?? true
+    ? await correctBiases({ model, plan, ranges, x: options.x, shape: options.shape, onProgress: (done, total) => options.onProgress?.('bias correction', done, total) })
+    : model;
+  const quantized = applyQdq(corrected, plan, ranges);
   quantized.metadata_props = model.metadata_props.map((p) => {
     if (p.key !== ONNX_METADATA_KEYS.provenance) return p;
     const provenance = JSON.parse(p.value) as Record<string, unknown>;
-    return { ...p, value: JSON.stringify({ ...provenance, calibration: { images: options.shape[0], method: options.method ?? DEFAULT_CALIBRATION_METHOD } }) };
+    return { ...p, value: JSON.stringify({ ...provenance, calibration: { images: options.shape[0], method: options.method ?? DEFAULT_CALIBRATION_METHOD, biasCorrection: options.biasCorrection ?? true } }) };
   });
   const opCounts: Record<string, number> = {};
   for (const node of quantized.graph.node) opCounts[node.op_type] = (opCounts[node.op_type] ?? 0) + 1;

@@ -17,11 +17,16 @@ export interface OrtModel {
   release(): Promise<void>;
 }
 
-/** Opens an ONNX file (or bytes) with the CPU execution provider and full graph optimizations (two create() overloads, hence the branch). */
-export async function openOrtModel(model: string | Uint8Array): Promise<OrtModel> {
+/**
+ * Opens an ONNX file (or bytes) with the CPU execution provider and full graph optimizations (two create()
+ * overloads, hence the branch). `optimize: false` runs the graph as written: a QDQ model then computes in
+ * float32 on dequantized values, so the tensors between QuantizeLinear pairs can be read.
+ */
+export async function openOrtModel(model: string | Uint8Array, options: { optimize?: boolean } = {}): Promise<OrtModel> {
+  const sessionOptions: ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'], ...(options.optimize === false ? { graphOptimizationLevel: 'disabled' } : {}) };
   const session = typeof model === 'string'
-    ? await ort.InferenceSession.create(model, { executionProviders: ['cpu'] })
-    : await ort.InferenceSession.create(model, { executionProviders: ['cpu'] });
+    ? await ort.InferenceSession.create(model, sessionOptions)
+    : await ort.InferenceSession.create(model, sessionOptions);
   const run = async (x: Float32Array, shape: readonly number[]): Promise<OrtOutputs> => {
     const feeds = { [ONNX_NAMES.input]: new ort.Tensor('float32', x, [...shape]) };
     const out = await session.run(feeds);

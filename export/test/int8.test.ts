@@ -1,13 +1,16 @@
 // pets-export --dtype int8: the quantize/dequantize arithmetic, and a real one-epoch model3 run of the
-// bundled sample exported as int8 (ONNX checker, QDQ structure, weights within half a step, verification).
+// bundled sample exported as int8 (ONNX checker, QDQ structure, weights within half a step, verification,
+// bias correction).
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { createClassifier } from '@pets/runtime';
 import { train } from '@pets/train';
-import { decodeModel, exportRun, INT8_MIN_TOP1_AGREEMENT, type TensorProto } from '../src/index.js';
+import { decodeModel, exportRun, INT8_MIN_TOP1_AGREEMENT, quantizeModel, verificationInputs, type TensorProto } from '../src/index.js';
+import { openOrtModel } from '../src/verify/ort.js';
 import { percentileRange } from '../src/quantize/calibrate.js';
 import { activationParams, dequantizeValue, quantizeBias, quantizeValue, quantizeWeightsPerChannel, roundHalfEven, UINT8 } from '../src/quantize/qdq-math.js';
 import { PETS_MINI, ready } from './fixtures.js';
@@ -104,6 +107,36 @@ describe('exportRun({ dtype: "int8" })', () => {
       checked++;
     }
     assert.equal(checked, 5);
+  });
+
+  test('bias correction shrinks the mean shift of the int8 logits from the float32 ones on the calibration images', async () => {
+    const fp32 = new Uint8Array(await readFile(join(root, 'fp32.onnx')));
+    const reader = await createClassifier({ model: fp32, executionProviders: ['cpu'] });
+    const { contract } = reader.info;
+    await reader.dispose();
+    const cal = await verificationInputs({ contract, count: 16, data: PETS_MINI, testFraction: 0.2, seed: 7, split: 'trainval' });
+    const logits = async (bytes: Uint8Array) => {
+      const ort = await openOrtModel(bytes);
+      const out = await ort.run(cal.x, cal.shape);
+      await ort.release();
+      return out.logits;
+    };
+    const reference = await logits(fp32);
+    const meanShift = async (biasCorrection: boolean) => {
+      const q = await logits((await quantizeModel(fp32, { x: cal.x, shape: cal.shape, biasCorrection })).bytes);
+      const n = cal.shape[0];
+      const classes = reference.length / n;
+      let total = 0;
+      for (let c = 0; c < classes; c++) {
+        let shift = 0;
+        for (let i = 0; i < n; i++) shift += q[i * classes + c] - reference[i * classes + c];
+        total += Math.abs(shift / n);
+      }
+      return total / classes;
+    };
+    const without = await meanShift(false);
+    const withCorrection = await meanShift(true);
+    assert.ok(withCorrection < 0.5 * without, `mean |shift| ${withCorrection} with correction, ${without} without`);
   });
 
   test('BAD CALL - an unknown dtype, fp16 with dtype int8, zero calibration images', async () => {

@@ -8,6 +8,7 @@ import { chooseBackend, commitTemporary, loadCheckpoint, resolveCheckpoint, writ
 import { ExportError, VerificationError } from './errors.js';
 import { exportModel } from './export-model.js';
 import { checkOpset, DEFAULT_OPSET } from './onnx/opset.js';
+import { quantizeModel } from './quantize/quantize-model.js';
 import { verificationInputs } from './verify/inputs.js';
 import { describeVerification, verifyExport, type VerificationReport } from './verify/verify.js';
 import { EXPORTER } from './version.js';
@@ -22,8 +23,12 @@ export interface ExportRunOptions {
   checkpoint?: string;
   /** ONNX opset, MIN_OPSET..MAX_OPSET. Default 17. */
   opset?: number;
-  /** float16 weights and compute, float32 input/outputs. Default false. */
+  /** Weights and compute: fp32, fp16 (float32 input/outputs) or int8 (QDQ, calibrated). Default fp32. */
+  dtype?: Dtype;
+  /** Same as dtype 'fp16' (kept for existing callers). Default false. */
   fp16?: boolean;
+  /** int8: training images of the run the activation ranges are calibrated on. Default 64. */
+  calibrationImages?: number;
   /** Fold BatchNormalization into the Conv before it. Default true. */
   foldBatchNorm?: boolean;
   /** Inputs to verify on (test images, or seeded random inputs without data). Default 8. */
@@ -39,6 +44,7 @@ export type ExportEvent =
   | { type: 'backend'; report: BackendReport }
   | { type: 'warning'; message: string }
   | { type: 'checkpoint'; dir: string; epoch: number; valAccuracy: number }
+  | { type: 'calibrating'; stage: 'calibration' | 'bias correction'; done: number; total: number; source: string }
   | { type: 'written'; file: string; bytes: number; fp32Bytes: number | null }
   | { type: 'verified'; report: VerificationReport; line: string };
 
@@ -52,7 +58,8 @@ export interface ExportRunResult {
   file: string;
   /** Size of the written file. */
   bytes: number;
-  /** With fp16: the size the float32 model would have. */
+  dtype: Dtype;
+  /** With fp16 or int8: the size the float32 model would have. */
   fp32Bytes: number | null;
   opCounts: Record<string, number>;
   verification: VerificationReport;
@@ -60,6 +67,20 @@ export interface ExportRunResult {
 }
 
 export const DEFAULT_VERIFY_IMAGES = 8;
+export const DEFAULT_CALIBRATION_IMAGES = 64;
+export const DTYPES = ['fp32', 'fp16', 'int8'] as const;
+export type Dtype = (typeof DTYPES)[number];
+
+/** The dtype asked for, from dtype and its older alias fp16. */
+export function resolveDtype(options: { dtype?: string; fp16?: boolean }): Dtype {
+  if (options.dtype !== undefined && !(DTYPES as readonly string[]).includes(options.dtype)) {
+    throw new RangeError(`Unsupported dtype "${options.dtype}". Expected one of: ${DTYPES.join(', ')}.`);
+  }
+  if (options.fp16 && options.dtype !== undefined && options.dtype !== 'fp16') {
+    throw new RangeError(`"fp16" must be false when "dtype" is ${options.dtype} (fp16 is the same as dtype fp16); give one of them.`);
+  }
+  return (options.dtype as Dtype | undefined) ?? (options.fp16 ? 'fp16' : 'fp32');
+}
 
 function fsReason(error: unknown): string {
   return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
@@ -97,7 +118,10 @@ export async function exportRun(options: ExportRunOptions): Promise<ExportRunRes
   checkOpset(opset);
   const count = options.verifyImages ?? DEFAULT_VERIFY_IMAGES;
   checkVerifyImages(count);
-  const fp16 = options.fp16 ?? false;
+  const dtype = resolveDtype(options);
+  const fp16 = dtype === 'fp16';
+  const calibrationImages = options.calibrationImages ?? DEFAULT_CALIBRATION_IMAGES;
+  if (!Number.isInteger(calibrationImages) || calibrationImages < 1) throw new RangeError(`"calibrationImages" must be a positive integer; got ${calibrationImages}.`);
   const foldBatchNorm = options.foldBatchNorm ?? true;
   const which = options.checkpoint ?? 'best';
   const runDir = resolve(options.run);
@@ -126,19 +150,29 @@ export async function exportRun(options: ExportRunOptions): Promise<ExportRunRes
       exportedAt: new Date().toISOString(),
       opset,
       fp16,
+      dtype,
       foldBatchNorm,
     };
     const exported = exportModel(model, contract, { opset, fp16, foldBatchNorm, provenance });
-    const fp32Bytes = fp16 ? exportModel(model, contract, { opset, foldBatchNorm }).bytes.length : null;
-    const inputs = await verificationInputs({
+    const fp32Bytes = fp16 ? exportModel(model, contract, { opset, foldBatchNorm }).bytes.length : dtype === 'int8' ? exported.bytes.length : null;
+    const imageOptions = {
       contract,
-      count,
       data: options.data ?? config.data,
       dataExplicit: options.data !== undefined,
       testFraction: config.testFraction ?? 0.2,
       seed: config.seed ?? 42,
-      onWarning: (message) => emit({ type: 'warning', message }),
-    });
+      onWarning: (message: string) => emit({ type: 'warning', message }),
+    };
+    const inputs = await verificationInputs({ ...imageOptions, count });
+    if (dtype === 'int8') {
+      const calibration = await verificationInputs({ ...imageOptions, count: calibrationImages, split: 'trainval' });
+      const quantized = await quantizeModel(exported.bytes, {
+        x: calibration.x, shape: calibration.shape,
+        onProgress: (stage, done, total) => emit({ type: 'calibrating', stage, done, total, source: calibration.source }),
+      });
+      exported.bytes = quantized.bytes;
+      exported.opCounts = quantized.opCounts;
+    }
     let tmp: string;
     try {
       tmp = await writeTemporary(file, exported.bytes);
@@ -147,7 +181,7 @@ export async function exportRun(options: ExportRunOptions): Promise<ExportRunRes
     }
     try {
       emit({ type: 'written', file, bytes: exported.bytes.length, fp32Bytes });
-      const verification = await verifyExport({ model, onnx: tmp, inputs, fp16 });
+      const verification = await verifyExport({ model, onnx: tmp, inputs, dtype });
       const line = describeVerification(verification);
       if (!verification.passed) {
         throw new VerificationError(`${file} was not written: the ONNX model does not match the tfjs checkpoint: ${line}.`);
@@ -155,7 +189,7 @@ export async function exportRun(options: ExportRunOptions): Promise<ExportRunRes
       await commitTemporary(tmp, file);
       emit({ type: 'verified', report: verification, line });
       return {
-        runDir, checkpoint: which, checkpointDir, epoch: info.epoch, metrics: info.metrics, file,
+        runDir, checkpoint: which, checkpointDir, epoch: info.epoch, metrics: info.metrics, file, dtype,
         bytes: exported.bytes.length, fp32Bytes, opCounts: exported.opCounts, verification, provenance,
       };
     } finally {

@@ -1,12 +1,16 @@
 // Public API of @pets/export: the functions behind pets-export, and the ONNX schema to read models back.
 export { exportModel } from './export-model.js';
 export type { ExportModelOptions, ExportedModel } from './export-model.js';
-export { exportRun, DEFAULT_VERIFY_IMAGES } from './export-run.js';
-export type { ExportRunOptions, ExportRunResult, ExportEvent } from './export-run.js';
+export { exportRun, DEFAULT_VERIFY_IMAGES, DEFAULT_CALIBRATION_IMAGES, DTYPES } from './export-run.js';
+export type { ExportRunOptions, ExportRunResult, ExportEvent, Dtype } from './export-run.js';
 export { exportRuns } from './export-runs.js';
 export type { ExportRunsOptions, ExportRunsResult } from './export-runs.js';
 export { formatSummary } from './summary-table.js';
-export { verifyExport, describeVerification, TOLERANCE } from './verify/verify.js';
+export { verifyExport, describeVerification, TOLERANCE, INT8_MIN_TOP1_AGREEMENT } from './verify/verify.js';
+export { quantizeModel, DEFAULT_CALIBRATION_METHOD } from './quantize/quantize-model.js';
+export type { QuantizeOptions, QuantizedModel } from './quantize/quantize-model.js';
+export { CALIBRATION_METHODS } from './quantize/calibrate.js';
+export type { CalibrationMethod } from './quantize/calibrate.js';
 export type { VerificationReport, VerifyArgs } from './verify/verify.js';
 export { randomInputs, verificationInputs } from './verify/inputs.js';
 export type { VerificationInputs, InputOptions } from './verify/inputs.js';

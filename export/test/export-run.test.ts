@@ -63,7 +63,7 @@ describe('exportRun()', () => {
       {
         sourceRun: runM3, checkpoint: 'best', checkpointDir: join('checkpoints', 'epoch-0001'), weightsSha256: info.weightsSha256,
         epoch: 1, metrics: info.metrics, preset: 'model3', trainBackend: 'wasm', checkpointCreatedAt: info.createdAt,
-        exporter: { name: EXPORTER.name, version: EXPORTER.version }, exportedAt: undefined, opset: 17, fp16: false, foldBatchNorm: true,
+        exporter: { name: EXPORTER.name, version: EXPORTER.version }, exportedAt: undefined, opset: 17, fp16: false, dtype: 'fp32', foldBatchNorm: true,
       },
     );
     assert.ok(Date.now() - Date.parse(provenance.exportedAt) < 60_000);
@@ -104,7 +104,7 @@ describe('exportRun()', () => {
     const bias = new Float32Array(new Uint8Array(logits.raw_data).buffer); // a copy: decoded bytes may view a shared buffer
     bias[0] += 0.5;
     logits.raw_data = new Uint8Array(bias.buffer);
-    const report = await verifyExport({ model, onnx: encodeModel(onnx), inputs: randomInputs(contract, 2, 1), fp16: false });
+    const report = await verifyExport({ model, onnx: encodeModel(onnx), inputs: randomInputs(contract, 2, 1), dtype: 'fp32' });
     assert.equal(report.passed, false);
     assert.ok(report.maxAbsDiff > 1e-3);
     model.dispose();

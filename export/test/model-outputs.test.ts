@@ -51,7 +51,7 @@ describe('model outputs', () => {
     }
     // verifyExport compares with the same reading of the model.
     const r = await run(m, 'logits');
-    const report = await verifyExport({ model: m, onnx: r.bytes, inputs: r.inputs, fp16: false, outputs: 'logits' });
+    const report = await verifyExport({ model: m, onnx: r.bytes, inputs: r.inputs, dtype: 'fp32', outputs: 'logits' });
     assert.ok(report.passed && report.maxLogitRelErr < 1e-5, JSON.stringify(report));
     m.dispose();
   });

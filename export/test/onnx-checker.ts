@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { DataType, MAX_OPSET, MIN_OPSET, type ModelProto } from '../src/index.js';
 
-const ELEMENT_BYTES: Record<number, number> = { [DataType.FLOAT]: 4, [DataType.FLOAT16]: 2, [DataType.INT64]: 8 };
+// uint8 (2), int8 (3) and int32 (6) hold int8 models' quantized weights, zero points and biases.
+const ELEMENT_BYTES: Record<number, number> = { [DataType.FLOAT]: 4, [DataType.FLOAT16]: 2, [DataType.INT64]: 8, 2: 1, 3: 1, 6: 4 };
 const IR_FOR_OPSET: Record<number, number> = { 13: 7, 14: 7, 15: 8, 16: 8, 17: 8, 18: 8, 19: 9, 20: 9, 21: 10, 22: 10 };
 
 export function checkModel(model: ModelProto): void {

@@ -3,6 +3,7 @@
 import { ModelContractError, checkOutputWidth, ONNX_NAMES, type ModelContract } from './contract.js';
 import { ImageDecodeError } from './errors.js';
 import { Batcher, type ImageOutputs } from './batcher.js';
+import { modelDtype, type ModelDtype } from './onnx-dtype.js';
 import { contractFromMetadata, provenanceFromMetadata, readOnnxMetadata } from './onnx-metadata.js';
 import { checkDecodedPixels, preprocess, type DecodedPixels } from './preprocess.js';
 
@@ -26,6 +27,11 @@ export interface ClassifierInfo {
   labels: string[];
   inputSize: { height: number; width: number };
   contract: ModelContract;
+  /**
+   * The precision the model computes in: fp32, fp16 (float16 weights) or int8 (QDQ int8 weights); null only
+   * for a remote classifier given no model file, whose weights are on the server.
+   */
+  dtype: ModelDtype | null;
   /** Where the model came from (pets-export's provenance metadata), or null. */
   provenance: Record<string, unknown> | null;
 }
@@ -140,6 +146,7 @@ export class Classifier<Input> {
       labels: contract.labels,
       inputSize: { ...contract.imageSize },
       contract,
+      dtype: modelDtype(bytes),
       provenance: provenanceFromMetadata(metadata),
     };
     const classifier = new Classifier(platform, session, info, maxBatch, onBatch);

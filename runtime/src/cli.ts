@@ -30,13 +30,13 @@ try {
     threads: argv.threads,
   });
   const outcomes = await classifier.classify(images, { topK: argv.top });
-  const { executionProvider, reason } = classifier.info;
+  const { executionProvider, reason, dtype } = classifier.info;
   await classifier.dispose();
   if (argv.json) {
     const results = outcomes.map((o, i) => (o.ok ? { image: images[i], predictions: o.predictions } : { image: images[i], error: { name: o.error.name, message: o.error.message } }));
-    console.log(JSON.stringify({ executionProvider, reason, results }, null, 2));
+    console.log(JSON.stringify({ executionProvider, reason, dtype, results }, null, 2));
   } else {
-    console.error(`execution provider: ${executionProvider}${reason ? ` (${reason})` : ''}`);
+    console.error(`execution provider: ${executionProvider}${reason ? ` (${reason})` : ''}, model ${dtype}`);
     outcomes.forEach((o, i) => {
       if (!o.ok) return console.error(`${images[i]}: ${o.error.name}: ${o.error.message}`);
       console.log(images[i]);

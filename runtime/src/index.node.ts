@@ -62,6 +62,8 @@ export async function createRemoteClassifier(options: NodeRemoteClassifierOption
 export { Classifier, DEFAULT_MAX_BATCH, topPredictions } from './classifier.js';
 export type { ClassifierInfo, ClassifyOutcome, Prediction, PredictOptions } from './classifier.js';
 export type { ImageOutputs } from './batcher.js';
+export { modelDtype } from './onnx-dtype.js';
+export type { ModelDtype } from './onnx-dtype.js';
 export { NODE_PROVIDERS, DEFAULT_MAX_BYTES, cudaUnavailableReason } from './backend/node.js';
 export type { NodeProvider, NodeImageInput, NodePlatformOptions } from './backend/node.js';
 export { DEFAULT_MAX_PIXELS } from './backend/node-decode.js';

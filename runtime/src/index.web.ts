@@ -54,6 +54,8 @@ export async function createRemoteClassifier(options: WebRemoteClassifierOptions
 
 export { Classifier, topPredictions } from './classifier.js';
 export type { ClassifierInfo, ClassifyOutcome, Prediction, PredictOptions } from './classifier.js';
+export { modelDtype } from './onnx-dtype.js';
+export type { ModelDtype } from './onnx-dtype.js';
 export { WEB_PROVIDERS } from './backend/web.js';
 export type { WebProvider, WebImageInput, WebPlatformOptions } from './backend/web.js';
 export { ExecutionProviderError, ImageDecodeError } from './errors.js';

@@ -4,7 +4,7 @@ import { relative } from 'node:path';
 import { BACKEND_NAMES, describeBackend, type BackendRequest } from '@pets/train';
 import type { Argv, ArgumentsCamelCase } from 'yargs';
 import { ExportError } from '../errors.js';
-import { DEFAULT_VERIFY_IMAGES, type ExportEvent } from '../export-run.js';
+import { DEFAULT_CALIBRATION_IMAGES, DEFAULT_VERIFY_IMAGES, DTYPES, type ExportEvent } from '../export-run.js';
 import { exportRuns } from '../export-runs.js';
 import { DEFAULT_OPSET, MAX_OPSET, MIN_OPSET } from '../onnx/opset.js';
 import { displayPath, formatBytes, formatMetric, formatSummary } from '../summary-table.js';
@@ -22,7 +22,9 @@ export function builder(yargs: Argv) {
     .option('out', { type: 'string', demandOption: true, describe: 'Output .onnx file; with several runs, a directory (files are named after the run directories)' })
     .option('checkpoint', { type: 'string', default: 'best', describe: 'best, last or epoch-N' })
     .option('opset', { type: 'number', default: DEFAULT_OPSET, describe: `ONNX opset, ${MIN_OPSET}-${MAX_OPSET}` })
-    .option('fp16', { type: 'boolean', default: false, describe: 'float16 weights and compute (half the size); input and outputs stay float32' })
+    .option('dtype', { choices: DTYPES, describe: 'Weights and compute: fp32; fp16 (half the size; input and outputs stay float32); int8 (QDQ, activations calibrated, a quarter of the size) [default: fp32]' })
+    .option('fp16', { type: 'boolean', default: false, describe: 'Same as --dtype fp16' })
+    .option('calibration-images', { type: 'number', default: DEFAULT_CALIBRATION_IMAGES, describe: 'int8: training images of the run the activation ranges are calibrated on' })
     .option('fold-bn', { type: 'boolean', default: true, describe: 'Fold BatchNormalization into the Conv before it (--no-fold-bn keeps BatchNormalization nodes)' })
     .option('verify-images', { type: 'number', default: DEFAULT_VERIFY_IMAGES, describe: `Test images the export is verified on (max |Δp| ${TOLERANCE.fp32.toExponential()}, fp16 ${TOLERANCE.fp16.toExponential()})` })
     .option('data', { type: 'string', describe: 'Dataset for the verification images [default: the one the run trained on]' })
@@ -49,6 +51,10 @@ function eventPrinter(): (run: string, event: ExportEvent) => void {
       case 'warning':
         console.error(`${name}: warning: ${event.message}`);
         break;
+      case 'calibrating':
+        if (event.stage === 'calibration' && event.done === event.total) console.error(`${name}: calibrated int8 ranges on ${event.source}`);
+        if (event.stage === 'bias correction') process.stderr.write(`\r${name}: int8 bias correction, layer ${event.done}/${event.total}${event.done === event.total ? '\n' : ''}`);
+        break;
       case 'checkpoint':
         console.error(`${name}: ${relative(run, event.dir)} (epoch ${event.epoch}, val_acc ${formatMetric(event.valAccuracy)})`);
         break;
@@ -70,7 +76,9 @@ export async function handler(argv: Args): Promise<void> {
     out: argv.out,
     checkpoint: argv.checkpoint,
     opset: argv.opset,
+    dtype: argv.dtype,
     fp16: argv.fp16,
+    calibrationImages: argv.calibrationImages,
     foldBatchNorm: argv.foldBn,
     verifyImages: argv.verifyImages,
     data: argv.data,

@@ -1,5 +1,6 @@
 // The images a verification runs on: evenly spread over the run's test split (the same split training
 // made), decoded and preprocessed exactly as training does; seeded random inputs when there is no data.
+// int8 calibration reads the run's training images (trainval) the same way.
 import { normalize, preprocess } from '@pets/runtime/preprocess';
 import { inputShape, type ModelContract } from '@pets/runtime/contract';
 import { decodeImage } from '@pets/runtime/node-decode';
@@ -25,6 +26,8 @@ export interface InputOptions {
   /** The run's split settings, to carve the same test split from a dataset without one. */
   testFraction: number;
   seed: number;
+  /** Which images: the test split (verification, the default) or the training images (calibration). */
+  split?: 'test' | 'trainval';
   onWarning?: (message: string) => void;
 }
 
@@ -48,7 +51,10 @@ async function testImages(options: InputOptions & { data: string }): Promise<Ver
   if (dataset.labels.join('\n') !== options.contract.labels.join('\n')) {
     return `the labels of ${dataset.root} differ from the model's`;
   }
-  const test = dataset.test.length > 0 ? dataset.test : carveTest(dataset, options.testFraction, options.seed).test;
+  const split = dataset.test.length > 0 ? dataset : carveTest(dataset, options.testFraction, options.seed);
+  const kind = options.split ?? 'test';
+  const test = split[kind];
+  const what = kind === 'test' ? 'test' : 'training';
   const perImage = inputShape(options.contract, 1).reduce((a, b) => a * b, 1);
   const chosen: { item: DatasetItem; x: Float32Array }[] = [];
   for (const item of candidates(test, options.count)) {
@@ -56,13 +62,13 @@ async function testImages(options: InputOptions & { data: string }): Promise<Ver
     try {
       chosen.push({ item, x: preprocess(await decodeImage(item.path), options.contract) });
     } catch (error) {
-      options.onWarning?.(`skipping ${item.id} for verification: ${(error as Error).message}`);
+      options.onWarning?.(`skipping ${item.id} for ${kind === 'test' ? 'verification' : 'calibration'}: ${(error as Error).message}`);
     }
   }
-  if (chosen.length === 0) return `no test image of ${dataset.root} could be decoded`;
+  if (chosen.length === 0) return `no ${what} image of ${dataset.root} could be decoded`;
   const x = new Float32Array(chosen.length * perImage);
   chosen.forEach((c, i) => x.set(c.x, i * perImage));
-  return { x, shape: inputShape(options.contract, chosen.length), source: `${chosen.length} test images from ${dataset.root}` };
+  return { x, shape: inputShape(options.contract, chosen.length), source: `${chosen.length} ${what} images from ${dataset.root}` };
 }
 
 export async function verificationInputs(options: InputOptions): Promise<VerificationInputs> {
@@ -75,8 +81,9 @@ export async function verificationInputs(options: InputOptions): Promise<Verific
       result = (error as Error).message;
     }
     if (typeof result !== 'string') return result;
-    if (options.dataExplicit) throw new ExportError(`Cannot verify on --data ${options.data}: ${result}.`);
-    options.onWarning?.(`verifying on random inputs: ${result}`);
+    const doing = options.split === 'trainval' ? 'calibrate' : 'verify';
+    if (options.dataExplicit) throw new ExportError(`Cannot ${doing} on --data ${options.data}: ${result}.`);
+    options.onWarning?.(`${doing === 'verify' ? 'verifying' : 'calibrating'} on random inputs: ${result}`);
   }
   return randomInputs(options.contract, options.count, options.seed);
 }

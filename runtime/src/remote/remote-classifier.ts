@@ -5,6 +5,7 @@
 import { Classifier, DEFAULT_MAX_BATCH, type ClassifierInfo, type Platform, type SessionLike } from '../classifier.js';
 import { ModelContractError, ONNX_METADATA_KEYS, ONNX_NAMES, parseContract, validateContract, type ModelContract } from '../contract.js';
 import { contractFromMetadata, provenanceFromMetadata, readOnnxMetadata } from '../onnx-metadata.js';
+import { modelDtype, type ModelDtype } from '../onnx-dtype.js';
 import { asFloat32 } from './binary-tensors.js';
 import { RemoteInferenceError } from './errors.js';
 import { baseUrl, InferenceClient, type ModelMetadata, type TensorMetadata } from './inference-client.js';
@@ -111,11 +112,14 @@ export async function openRemoteClassifier<Input>(platform: Platform<Input>, opt
   let contract: ModelContract;
   let contractSource: RemoteServerInfo['contractSource'];
   let provenance: Record<string, unknown> | null = null;
+  let dtype: ModelDtype | null = null;
   const fromServer = contractParameter(metadata.parameters) ?? contractParameter(config?.parameters);
   if (options.contract !== undefined) {
     [contract, contractSource] = [validateContract(options.contract), 'option'];
   } else if (options.modelFile !== undefined) {
-    const fileMetadata = readOnnxMetadata(await platform.loadModel(options.modelFile));
+    const modelBytes = await platform.loadModel(options.modelFile);
+    const fileMetadata = readOnnxMetadata(modelBytes);
+    dtype = modelDtype(modelBytes);
     [contract, contractSource, provenance] = [contractFromMetadata(fileMetadata), 'file', provenanceFromMetadata(fileMetadata)];
   } else if (fromServer !== null) {
     contract = parseContract(fromServer);
@@ -164,6 +168,7 @@ export async function openRemoteClassifier<Input>(platform: Platform<Input>, opt
     labels: contract.labels,
     inputSize: { ...contract.imageSize },
     contract,
+    dtype,
     provenance,
     remote: { url: baseUrl(options.url), model: options.model, version: version ?? null, platform: String(metadata.platform), contractSource, maxBatchSize },
   };

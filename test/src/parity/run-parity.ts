@@ -4,11 +4,11 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { createClassifier, ExecutionProviderError, ModelContractError, type NodeClassifier } from '@pets/runtime';
+import { createClassifier, ExecutionProviderError, ModelContractError, type ModelDtype, type NodeClassifier } from '@pets/runtime';
 import * as web from '@pets/runtime/web';
 import { chooseBackend, loadCheckpoint, loadDataset, logitsModel, makeBatch, openSplits, resolveCheckpoint, type BackendRequest, type RunConfig, type SplitName } from '@pets/train';
 import { tf, type Tensor } from '@pets/train/tfjs';
-import { TOLERANCE } from '@pets/export';
+import { INT8_MIN_TOP1_AGREEMENT, TOLERANCE } from '@pets/export';
 import { CHROMIUM_PATH, openBrowserRuntime, type BrowserRuntime } from './browser.js';
 import { compareOutputs, skipped, type Outputs, type ProviderReport, type Tolerance } from './compare.js';
 
@@ -47,6 +47,8 @@ export interface ParityReport {
   split: SplitName;
   images: number;
   fp16: boolean;
+  /** The model's precision (the runtime's info.dtype). */
+  dtype: ModelDtype;
   referenceBackend: string;
   providers: ProviderReport[];
   passed: boolean;
@@ -57,8 +59,12 @@ export interface ParityReport {
  * Default tolerances: fp32 1e-5 (cpu, web-wasm) or 1e-4 (cuda, webgpu); fp16 2e-2 (TOLERANCE.fp16, see
  * export/src/verify/verify.ts) with >= 99% top-1 outside near-ties, which for fp16 are images whose top two
  * reference probabilities are closer than twice the limit (both may move by the limit, in opposite ways).
+ * int8 (QDQ): top-1 agreement >= INT8_MIN_TOP1_AGREEMENT (98%), as pets-export verifies it; its max |Δp|
+ * is reported, not limited.
  */
-export function defaultTolerance(provider: ParityProvider, fp16: boolean, stricter?: number): Tolerance {
+export function defaultTolerance(provider: ParityProvider, dtype: boolean | ModelDtype, stricter?: number): Tolerance {
+  if (dtype === 'int8') return { maxAbsProbability: stricter ?? 1, minTop1Agreement: INT8_MIN_TOP1_AGREEMENT, nearTie: 1e-4 };
+  const fp16 = dtype === true || dtype === 'fp16';
   const base = fp16 ? TOLERANCE.fp16 : provider === 'cpu' || provider === 'web-wasm' ? 1e-5 : 1e-4;
   const maxAbsProbability = stricter !== undefined ? Math.min(base, stricter) : base;
   return { maxAbsProbability, minTop1Agreement: fp16 ? 0.99 : 1, nearTie: fp16 ? 2 * TOLERANCE.fp16 : 1e-4 };
@@ -94,6 +100,7 @@ export async function runParity(options: ParityOptions): Promise<ParityReport> {
   const cpu = await createClassifier({ model: modelBytes, executionProviders: ['cpu'] });
   const provenance = cpu.info.provenance ?? {};
   const fp16 = provenance.fp16 === true;
+  const dtype = cpu.info.dtype ?? 'fp32'; // a local classifier always reads it from the file
   const checkpointName = options.checkpoint ?? (typeof provenance.checkpoint === 'string' ? provenance.checkpoint : 'best');
   const reference = await loadCheckpoint(await resolveCheckpoint(runDir, checkpointName));
   reference.optimizerWeights.forEach((w) => w.tensor.dispose());
@@ -115,14 +122,14 @@ export async function runParity(options: ParityOptions): Promise<ParityReport> {
       nodeClassifiers.set('cuda', await createClassifier({ model: modelBytes, executionProviders: ['cuda'] }));
     } catch (error) {
       if (!(error instanceof ExecutionProviderError)) throw error;
-      skippedReports.push(skipped('cuda', error.message, defaultTolerance('cuda', fp16)));
+      skippedReports.push(skipped('cuda', error.message, defaultTolerance('cuda', dtype)));
     }
   }
   if (wanted.has('web-wasm')) nodeClassifiers.set('web-wasm', await web.createClassifier({ model: modelBytes, executionProviders: ['wasm'], threads: 1 }));
   let browser: BrowserRuntime | undefined;
   if (wanted.has('webgpu')) {
     if (existsSync(CHROMIUM_PATH)) browser = await openBrowserRuntime(modelBytes, { webgpu: true });
-    else skippedReports.push(skipped('webgpu', `no Chromium at ${CHROMIUM_PATH} (apt-get install chromium, or set PETS_CHROMIUM)`, defaultTolerance('webgpu', fp16)));
+    else skippedReports.push(skipped('webgpu', `no Chromium at ${CHROMIUM_PATH} (apt-get install chromium, or set PETS_CHROMIUM)`, defaultTolerance('webgpu', dtype)));
   }
 
   const ref: Outputs[] = [];
@@ -151,10 +158,10 @@ export async function runParity(options: ParityOptions): Promise<ParityReport> {
       const outputs = got.get(provider);
       if (outputs) {
         const candidate = { probabilities: concat(outputs.map((o) => o.probabilities)), logits: outputs.every((o) => o.logits) ? concat(outputs.map((o) => o.logits as Float32Array)) : null };
-        reports.push(compareOutputs(provider, names, reference_, candidate, defaultTolerance(provider, fp16, options.maxAbsProbability)));
+        reports.push(compareOutputs(provider, names, reference_, candidate, defaultTolerance(provider, dtype, options.maxAbsProbability)));
       } else if (provider === 'webgpu' && browser) {
         log(`webgpu: ${webgpuCount} images in Chromium`);
-        const tolerance = defaultTolerance('webgpu', fp16, options.maxAbsProbability);
+        const tolerance = defaultTolerance('webgpu', dtype, options.maxAbsProbability);
         try {
           const out = await browser.infer('webgpu', concat(webgpuInputs), webgpuCount, 4);
           const classes = reference.contract.labels.length;
@@ -176,6 +183,7 @@ export async function runParity(options: ParityOptions): Promise<ParityReport> {
       split,
       images: names.length,
       fp16,
+      dtype,
       referenceBackend: backend.name,
       providers: reports,
       passed: reports.every((r) => r.status !== 'fail'),

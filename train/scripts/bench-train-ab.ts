@@ -1,0 +1,54 @@
+// Alternates model3 training steps on wasm between variants of the layer-level training forms
+// (train/src/backend/wasm-training-layers.ts) in one process: a slow spell of a shared machine lands on
+// every variant alike, so their ratios hold where separate processes' absolute times do not.
+//   node dist/scripts/bench-train-ab.js [--size 224] [--batch 16] [--rounds 4] [--threads n]
+// Prints ms/image per variant (median over rounds, and range) and its ratio to the first.
+import { chooseBackend } from '../src/backend/index.js';
+import { tf } from '../src/backend/tf.js';
+import { conv2DBackpropFilterOptions } from '../src/backend/wasm-conv-backprop-filter.js';
+import { wasmTrainingLayers } from '../src/backend/wasm-training-layers.js';
+import { trainStep, trainableVariables } from '../src/fit.js';
+import { buildModel, logitsModel, presetConfig } from '../src/presets.js';
+
+// Each variant adds one change to the one before it.
+const VARIANTS: { name: string; layers: typeof wasmTrainingLayers; byTaps: boolean }[] = [
+  { name: 'before', layers: { batchNorm: false, inputConv: false }, byTaps: false },
+  { name: '+ stem conv without input gradient', layers: { batchNorm: false, inputConv: true }, byTaps: false },
+  { name: '+ BatchNorm gradient in one kernel', layers: { batchNorm: true, inputConv: true }, byTaps: false },
+  { name: '+ dW by taps on views (default)', layers: { batchNorm: true, inputConv: true }, byTaps: true },
+];
+
+function arg(name: string, fallback: string): number {
+  const at = process.argv.indexOf(`--${name}`);
+  return Number(at > 0 ? process.argv[at + 1] : fallback);
+}
+
+const [size, batch, rounds, threads] = [arg('size', '224'), arg('batch', '16'), arg('rounds', '4'), arg('threads', '0')];
+const report = await chooseBackend('wasm', threads ? { threads } : {});
+const preset = presetConfig('model3');
+const model = buildModel({ ...preset, imageSize: size, numClasses: 37, seed: 1 });
+const logits = logitsModel(model);
+const optimizer = tf.train.adam(preset.learningRate);
+const variables = trainableVariables(logits);
+const x = Float32Array.from({ length: batch * size * size * 3 }, (_, i) => Math.sin(i * 0.37));
+const data = { x, shape: [batch, size, size, 3] as [number, number, number, number], labels: Int32Array.from({ length: batch }, (_, i) => i % 37) };
+const times = VARIANTS.map(() => [] as number[]);
+for (let round = 0; round < rounds; round++) {
+  for (const [v, variant] of VARIANTS.entries()) {
+    Object.assign(wasmTrainingLayers, variant.layers);
+    conv2DBackpropFilterOptions.byTaps = variant.byTaps;
+    if (round === 0) trainStep(logits, optimizer, variables, data, 37); // warm-up: operators, heap growth
+    const start = performance.now();
+    trainStep(logits, optimizer, variables, data, 37);
+    times[v].push((performance.now() - start) / batch);
+    process.stderr.write(`round ${round + 1}/${rounds}: ${variant.name} ${times[v].at(-1)?.toFixed(0)} ms/image\n`);
+  }
+}
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+console.log(`model3 @${size}, batch ${batch}, wasm ${report.threads} threads, ${rounds} alternating rounds (ms/image)`);
+const base = median(times[0]);
+for (const [v, variant] of VARIANTS.entries()) {
+  const m = median(times[v]);
+  const previous = v > 0 ? median(times[v - 1]) : m;
+  console.log(`${variant.name.padEnd(36)} ${m.toFixed(0).padStart(5)}  (${Math.min(...times[v]).toFixed(0)}-${Math.max(...times[v]).toFixed(0)})  ${(m / base).toFixed(3)}x before, ${(m / previous).toFixed(3)}x the line above`);
+}

@@ -33,22 +33,28 @@ const variables = trainableVariables(logits);
 const x = Float32Array.from({ length: batch * size * size * 3 }, (_, i) => Math.sin(i * 0.37));
 const data = { x, shape: [batch, size, size, 3] as [number, number, number, number], labels: Int32Array.from({ length: batch }, (_, i) => i % 37) };
 const times = VARIANTS.map(() => [] as number[]);
+// CPU time of the process (all threads): the work done, which other processes' load does not inflate as much as wall time.
+const cpuTimes = VARIANTS.map(() => [] as number[]);
 for (let round = 0; round < rounds; round++) {
   for (const [v, variant] of VARIANTS.entries()) {
     Object.assign(wasmTrainingLayers, variant.layers);
     conv2DBackpropFilterOptions.byTaps = variant.byTaps;
     if (round === 0) trainStep(logits, optimizer, variables, data, 37); // warm-up: operators, heap growth
-    const start = performance.now();
+    const [start, cpu] = [performance.now(), process.cpuUsage()];
     trainStep(logits, optimizer, variables, data, 37);
     times[v].push((performance.now() - start) / batch);
-    process.stderr.write(`round ${round + 1}/${rounds}: ${variant.name} ${times[v].at(-1)?.toFixed(0)} ms/image\n`);
+    const used = process.cpuUsage(cpu);
+    cpuTimes[v].push((used.user + used.system) / 1000 / batch);
+    process.stderr.write(`round ${round + 1}/${rounds}: ${variant.name} ${times[v].at(-1)?.toFixed(0)} ms/image, CPU ${cpuTimes[v].at(-1)?.toFixed(0)}\n`);
   }
 }
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
-console.log(`model3 @${size}, batch ${batch}, wasm ${report.threads} threads, ${rounds} alternating rounds (ms/image)`);
-const base = median(times[0]);
-for (const [v, variant] of VARIANTS.entries()) {
-  const m = median(times[v]);
-  const previous = v > 0 ? median(times[v - 1]) : m;
-  console.log(`${variant.name.padEnd(36)} ${m.toFixed(0).padStart(5)}  (${Math.min(...times[v]).toFixed(0)}-${Math.max(...times[v]).toFixed(0)})  ${(m / base).toFixed(3)}x before, ${(m / previous).toFixed(3)}x the line above`);
+console.log(`model3 @${size}, batch ${batch}, wasm ${report.threads} threads, ${rounds} alternating rounds, medians`);
+for (const [label, series] of [['wall ms/image', times], ['CPU ms/image', cpuTimes]] as const) {
+  const base = median(series[0]);
+  for (const [v, variant] of VARIANTS.entries()) {
+    const m = median(series[v]);
+    const previous = v > 0 ? median(series[v - 1]) : m;
+    console.log(`${label.padEnd(14)} ${variant.name.padEnd(36)} ${m.toFixed(0).padStart(5)}  (${Math.min(...series[v]).toFixed(0)}-${Math.max(...series[v]).toFixed(0)})  ${(m / base).toFixed(3)}x before, ${(m / previous).toFixed(3)}x the line above`);
+  }
 }

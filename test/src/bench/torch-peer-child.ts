@@ -14,12 +14,14 @@ const { values } = parseArgs({
     size: { type: 'string', default: '224' },
     batch: { type: 'string', default: '16' },
     rounds: { type: 'string', default: '3' },
+    // Default: the wasm backend's own default (the cores, at most 8); PyTorch gets the same count.
+    threads: { type: 'string' },
   },
 });
 if (!values.python || !values.script) throw new TypeError('"--python" and "--script" are required.');
 const [size, batch, classes] = [Number(values.size), Number(values.batch), 37];
 
-const report = await chooseBackend('wasm');
+const report = await chooseBackend('wasm', values.threads ? { threads: Number(values.threads) } : {});
 const threads = report.threads ?? 1;
 const preset = PRESETS.model3;
 const model = buildModel({ architecture: preset.architecture, dropout: preset.dropout, imageSize: size, numClasses: classes, seed: 1 });

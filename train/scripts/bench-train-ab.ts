@@ -9,17 +9,15 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { chooseBackend } from '../src/backend/index.js';
 import { tf } from '../src/backend/tf.js';
-import { conv2DBackpropFilterOptions } from '../src/backend/wasm-conv-backprop-filter.js';
 import { wasmTrainingLayers } from '../src/backend/wasm-training-layers.js';
 import { trainStep, trainableVariables } from '../src/fit.js';
 import { buildModel, logitsModel, presetConfig } from '../src/presets.js';
 
 // Each variant adds one change to the one before it.
-const VARIANTS: { name: string; layers: typeof wasmTrainingLayers; byTaps: boolean }[] = [
-  { name: 'before', layers: { batchNorm: false, inputConv: false }, byTaps: false },
-  { name: '+ stem conv without input gradient', layers: { batchNorm: false, inputConv: true }, byTaps: false },
-  { name: '+ BatchNorm gradient in one kernel', layers: { batchNorm: true, inputConv: true }, byTaps: false },
-  { name: '+ dW by taps on views (default)', layers: { batchNorm: true, inputConv: true }, byTaps: true },
+const VARIANTS: { name: string; layers: typeof wasmTrainingLayers }[] = [
+  { name: 'before', layers: { batchNorm: false, inputConv: false } },
+  { name: '+ stem conv without input gradient', layers: { batchNorm: false, inputConv: true } },
+  { name: '+ BatchNorm gradient in one kernel (default)', layers: { batchNorm: true, inputConv: true } },
 ];
 
 function arg(name: string, fallback: string): number {
@@ -54,7 +52,7 @@ if (torchAt > 0) {
     peer.stdin.write('step\n');
     await next('step');
   };
-  VARIANTS.push({ name: 'PyTorch CPU, same threads', layers: { batchNorm: true, inputConv: true }, byTaps: true });
+  VARIANTS.push({ name: 'PyTorch CPU, same threads', layers: { batchNorm: true, inputConv: true } });
 }
 const times = VARIANTS.map(() => [] as number[]);
 // CPU time of the process (all threads): the work done, which other processes' load does not inflate as much as wall time.
@@ -62,7 +60,6 @@ const cpuTimes = VARIANTS.map(() => [] as number[]);
 for (let round = 0; round < rounds; round++) {
   for (const [v, variant] of VARIANTS.entries()) {
     Object.assign(wasmTrainingLayers, variant.layers);
-    conv2DBackpropFilterOptions.byTaps = variant.byTaps;
     const step = variant.name.startsWith('PyTorch') && torchStep ? torchStep : async () => void trainStep(logits, optimizer, variables, data, 37);
     if (round === 0) await step(); // warm-up: operators, heap growth
     const [start, cpu] = [performance.now(), process.cpuUsage()];

@@ -12,7 +12,6 @@ import { fileURLToPath } from 'node:url';
 import { createContract } from '@pets/runtime/contract';
 import { chooseBackend, wasmHeapBytes } from '../src/backend/index.js';
 import { tf } from '../src/backend/tf.js';
-import { conv2DBackpropFilterOptions } from '../src/backend/wasm-conv-backprop-filter.js';
 import { wasmTrainingLayers } from '../src/backend/wasm-training-layers.js';
 import { DEFAULT_AUGMENT } from '../src/augment.js';
 import { makeBatch } from '../src/batches.js';
@@ -27,7 +26,7 @@ interface Config {
   threads: number;
   stock: string[];
   microBatch?: number | 'auto';
-  /** false: without the stem, BatchNorm and dW-by-taps changes (train/scripts/bench-train-ab.ts measures each). */
+  /** false: without the stem and BatchNorm forms of wasm-training-layers.ts (train/scripts/bench-train-ab.ts measures each). */
   latest?: boolean;
 }
 interface Run extends Config {
@@ -55,7 +54,7 @@ const CONFIGS: Config[] = [
   { name: '+ Identity/Cast share memory', threads: 1, stock: ['MaxPoolGrad'], latest: false },
   { name: '+ MaxPoolGrad 2x2 kernel', threads: 1, stock: [], latest: false },
   { name: '+ 2 threads (threaded XNNPACK)', threads: 2, stock: [], latest: false },
-  { name: '+ stem, BatchNorm gradient, dW by taps: default', threads: 2, stock: [] },
+  { name: '+ stem without input gradient, BatchNorm gradient kernel: default', threads: 2, stock: [] },
   { name: 'default, micro-batches of 8', threads: 2, stock: [], microBatch: 8 },
 ];
 const MEMORY: Config[] = [
@@ -70,10 +69,7 @@ async function child(run: Run): Promise<Result> {
   await import('@tensorflow/tfjs-backend-wasm');
   const builtIns = run.stock.map((name) => tf.getKernel(name, 'wasm'));
   const report = await chooseBackend('wasm', { threads: run.threads });
-  if (run.latest === false) {
-    Object.assign(wasmTrainingLayers, { batchNorm: false, inputConv: false });
-    conv2DBackpropFilterOptions.byTaps = false;
-  }
+  if (run.latest === false) Object.assign(wasmTrainingLayers, { batchNorm: false, inputConv: false });
   for (const config of builtIns) {
     if (!config) continue;
     tf.unregisterKernel(config.kernelName, 'wasm');

@@ -10,16 +10,13 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { Conv2DBackpropFilterAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { tf } from './tf.js';
-import { callWasmKernel, disposeWasm, disposeWasmView, heapWithOffsets, transposeWasm, wasmView } from './wasm-kernel-call.js';
+import { callWasmKernel, disposeWasm, heapWithOffsets, transposeWasm } from './wasm-kernel-call.js';
 
 /**
  * Reduction length aimed at per XNNPACK product (output rows are grouped up to it): longer products
  * stream their operands from memory, shorter ones pay more per-call and summing overhead.
  */
 const PRODUCT_DEPTH = 1024;
-
-/** byTaps: stride-1 gradients by backpropFilterByTaps (default); false for the row-gathering path only (bench-train-ab.ts). */
-export const conv2DBackpropFilterOptions = { byTaps: true };
 
 interface RowGeometry {
   batch: number;
@@ -71,54 +68,6 @@ function gatherRows(backend: BackendWasm, x: TensorInfo, g: RowGeometry): Tensor
   return rows;
 }
 
-/**
- * Stride 1, without JavaScript touching the activations: x padded (one spare row below) and transposed
- * to X[r, ci, b, w] over the padded width Wp = OW + KW - 1, dy padded to that width with zeros and
- * transposed to D[oh, b, w, co]. For output row oh and tap (kh, kw), the [Cin, B*Wp] block of X from
- * (oh + kh, 0, 0, kw) read with row stride B*Wp is x's window at every (b, w); the positions w >= OW it
- * also covers (which run into the next image or channel, or the spare row) meet D's zero columns. So each
- * tap's share of row oh is one XNNPACK product of views, no copies, and the 9 taps of a 3x3 kernel share
- * row oh's packed weights. The price is Wp/OW more multiply-adds (3.6% at 56 columns, 7.1% at 28).
- */
-function backpropFilterByTaps(backend: BackendWasm, x: TensorInfo, dy: TensorInfo, info: ReturnType<typeof tf.backend_util.computeConv2DInfo>): TensorInfo {
-  const { batchSize: batch, filterHeight: kh, filterWidth: kw, inChannels: cin, outChannels: cout, outHeight: oh, outWidth: ow } = info;
-  const [wp, hp] = [ow + kw - 1, oh + kh - 1];
-  const { top, left } = info.padInfo;
-  const xp = callWasmKernel('PadV2', backend, { x }, { paddings: [[0, 0], [top, hp + 1 - info.inHeight - top], [left, wp - info.inWidth - left], [0, 0]], constantValue: 0 });
-  const xt = transposeWasm(backend, xp, [1, 3, 0, 2]); // [Hp + 1, Cin, B, Wp]
-  disposeWasm(backend, xp);
-  const dyp = callWasmKernel('PadV2', backend, { x: dy }, { paddings: [[0, 0], [0, 0], [0, wp - ow], [0, 0]], constantValue: 0 });
-  const dyt = transposeWasm(backend, dyp, [1, 0, 2, 3]); // [OH, B, Wp, Cout]
-  disposeWasm(backend, dyp);
-  const k = batch * wp;
-  const sums: (TensorInfo | undefined)[] = new Array(kh * kw).fill(undefined);
-  for (let o = 0; o < oh; o++) {
-    const weights = wasmView(backend, dyt, o * k * cout, [1, k, cout]);
-    for (let i = 0; i < kh; i++) {
-      for (let j = 0; j < kw; j++) {
-        const window = wasmView(backend, xt, (o + i) * cin * k + j, [1, cin, k]);
-        const product = callWasmKernel('BatchMatMul', backend, { a: window, b: weights }, { transposeA: false, transposeB: false });
-        disposeWasmView(backend, window);
-        const sum = sums[i * kw + j];
-        if (sum === undefined) {
-          sums[i * kw + j] = product;
-        } else {
-          sums[i * kw + j] = callWasmKernel('Add', backend, { a: sum, b: product });
-          disposeWasm(backend, sum, product);
-        }
-      }
-    }
-    disposeWasmView(backend, weights);
-  }
-  disposeWasm(backend, xt, dyt);
-  const dw = backend.makeOutput([kh, kw, cin, cout], 'float32');
-  const parts = sums as TensorInfo[];
-  const [heap, dwAt, ...partAt] = heapWithOffsets(backend, dw, ...parts);
-  for (const [t, at] of partAt.entries()) heap.copyWithin(dwAt + t * cin * cout, at, at + cin * cout);
-  disposeWasm(backend, ...parts);
-  return dw;
-}
-
 function conv2DBackpropFilter(args: {
   inputs: { x?: TensorInfo; dy?: TensorInfo };
   backend: BackendWasm;
@@ -148,9 +97,6 @@ function conv2DBackpropFilter(args: {
     throw new RangeError(`Conv2DBackpropFilter: dy has shape [${dy.shape.join(',')}], expected [${expected.join(',')}].`);
   }
 
-  if (conv2DBackpropFilterOptions.byTaps && info.strideHeight === 1 && info.strideWidth === 1 && oh > 0 && ow > 0 && info.inHeight - info.padInfo.top <= oh + kh - 1 && info.inWidth - info.padInfo.left <= ow + kw - 1) {
-    return backpropFilterByTaps(backend, x, dy, info);
-  }
   const rows = gatherRows(backend, x, {
     batch,
     inHeight: info.inHeight,

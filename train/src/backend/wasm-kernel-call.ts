@@ -58,19 +58,3 @@ export function heapWithOffsets(backend: BackendWasm, ...tensors: TensorInfo[]):
 export function disposeWasm(backend: BackendWasm, ...tensors: TensorInfo[]): void {
   for (const t of tensors) backend.disposeData(t.dataId);
 }
-
-/**
- * A tensor over part of another's memory, from element `offset` (no copy): an operand for the backend's
- * kernels. Dispose it with disposeWasmView, never disposeWasm (which would free the memory it shares).
- */
-export function wasmView(backend: BackendWasm, base: TensorInfo, offset: number, shape: number[]): TensorInfo {
-  const at = backend.getMemoryOffset(base.dataId) + offset * Float32Array.BYTES_PER_ELEMENT;
-  return backend.makeOutput(shape, 'float32', at);
-}
-
-/** Forgets a view from wasmView (and XNNPACK's operators cached for it), leaving its memory alone. */
-export function disposeWasmView(backend: BackendWasm, view: TensorInfo): void {
-  const internals = backend as unknown as { wasm: { tfjs: { disposeData(id: number): void } }; dataIdMap: { get(d: object): { id: number }; delete(d: object): void } };
-  internals.wasm.tfjs.disposeData(internals.dataIdMap.get(view.dataId).id);
-  internals.dataIdMap.delete(view.dataId);
-}

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { createContract } from '@pets/runtime/contract';
 import { chooseBackend, wasmHeapBytes } from '../src/backend/index.js';
 import { tf } from '../src/backend/tf.js';
+import { wasmTrainingLayers } from '../src/backend/wasm-training-layers.js';
 import { DEFAULT_AUGMENT } from '../src/augment.js';
 import { makeBatch } from '../src/batches.js';
 import { trainStep, trainableVariables } from '../src/fit.js';
@@ -25,6 +26,8 @@ interface Config {
   threads: number;
   stock: string[];
   microBatch?: number | 'auto';
+  /** false: without the stem and BatchNorm forms of wasm-training-layers.ts (train/scripts/bench-train-ab.ts measures each). */
+  latest?: boolean;
 }
 interface Run extends Config {
   size: number;
@@ -47,14 +50,15 @@ interface Result {
 
 const SHARED = ['Identity', 'Cast'];
 const CONFIGS: Config[] = [
-  { name: 'before (1 thread, built-in Identity, Cast, MaxPoolGrad)', threads: 1, stock: [...SHARED, 'MaxPoolGrad'] },
-  { name: '+ Identity/Cast share memory', threads: 1, stock: ['MaxPoolGrad'] },
-  { name: '+ MaxPoolGrad 2x2 kernel', threads: 1, stock: [] },
-  { name: '+ 2 threads (threaded XNNPACK): default', threads: 2, stock: [] },
+  { name: 'before (1 thread, built-in Identity, Cast, MaxPoolGrad)', threads: 1, stock: [...SHARED, 'MaxPoolGrad'], latest: false },
+  { name: '+ Identity/Cast share memory', threads: 1, stock: ['MaxPoolGrad'], latest: false },
+  { name: '+ MaxPoolGrad 2x2 kernel', threads: 1, stock: [], latest: false },
+  { name: '+ 2 threads (threaded XNNPACK)', threads: 2, stock: [], latest: false },
+  { name: '+ stem without input gradient, BatchNorm gradient kernel: default', threads: 2, stock: [] },
   { name: 'default, micro-batches of 8', threads: 2, stock: [], microBatch: 8 },
 ];
 const MEMORY: Config[] = [
-  { name: 'before, whole batch', threads: 1, stock: [...SHARED, 'MaxPoolGrad'], microBatch: 32 },
+  { name: 'before, whole batch', threads: 1, stock: [...SHARED, 'MaxPoolGrad'], microBatch: 32, latest: false },
   { name: 'now, whole batch', threads: 2, stock: [], microBatch: 32 },
   { name: 'now, micro-batch auto', threads: 2, stock: [], microBatch: 'auto' },
 ];
@@ -65,6 +69,7 @@ async function child(run: Run): Promise<Result> {
   await import('@tensorflow/tfjs-backend-wasm');
   const builtIns = run.stock.map((name) => tf.getKernel(name, 'wasm'));
   const report = await chooseBackend('wasm', { threads: run.threads });
+  if (run.latest === false) Object.assign(wasmTrainingLayers, { batchNorm: false, inputConv: false });
   for (const config of builtIns) {
     if (!config) continue;
     tf.unregisterKernel(config.kernelName, 'wasm');

@@ -13,6 +13,7 @@ import { nodeLoopRows, type NodeLoopBench } from './node-loop.js';
 import { summarize } from './stats.js';
 import { serveRows, type ServeBench } from './serve.js';
 import { remoteRows } from './remote.js';
+import { torchPeerRows } from './torch-peer.js';
 import { transferRows } from './transfer.js';
 import { DEFAULT_IMAGE_SIZE as FULL } from '@pets/runtime/contract';
 
@@ -71,6 +72,11 @@ for (const config of trainConfigs) {
   rows.push({ group: r.mode === 'train' ? 'training' : 'inference', name: `tfjs ${r.backend} (${r.detail}) model3 @${r.size}, batch ${r.batch}`, perImage: r.perImage, rssMb: r.rssMb, gflops: r.gflopPerImage / (r.perImage.median / 1000) });
 }
 
+progress(`PyTorch peer: model3 training step @${FULL}, batch 16, alternating with pets' wasm step`);
+const torchPeer = torchPeerRows(FULL, 16, quick);
+rows.push(...torchPeer.rows);
+skipped.push(...torchPeer.skipped);
+
 progress('training kernels: wasm depthwise-convolution gradients on MobileNet v1 0.75 shapes');
 const depthwise = depthwiseRows(repo, quick);
 if ('error' in depthwise) skipped.push(`wasm depthwise gradients: ${depthwise.error}`);
@@ -123,6 +129,7 @@ const ratio = (a?: Row, b?: Row) => (a && b ? a.perImage.median / b.perImage.med
 const targets: { target: string; measured: string; met: boolean }[] = [];
 const wasm = rows.find((r) => r.group === 'training' && r.name.startsWith('tfjs wasm') && r.name.includes(`@${FULL}, batch 16`));
 if (wasm) targets.push({ target: `tfjs wasm training, model3 @${FULL} batch 16: <= 400 ms/image`, measured: `${fmtNum(wasm.perImage.median)} ms/image`, met: wasm.perImage.median <= 400 });
+if (torchPeer.rows.length) targets.push({ target: `pets' wasm training speed, model3 @${FULL} batch 16: >= 0.5x PyTorch CPU's (same threads, alternating)`, measured: `${torchPeer.ratio.toFixed(2)}x`, met: torchPeer.ratio >= 0.5 });
 for (const batch of [1, 16]) {
   const r = ratio(find(`onnxruntime-node CPU, exported model3, batch ${batch}`), find(`onnxruntime-node CPU, reference graph (NCHW input, no transpose), batch ${batch}`));
   targets.push({ target: `exported model3 on onnxruntime-node, batch ${batch}: <= 1.05x the reference graph`, measured: `${r.toFixed(3)}x`, met: r <= 1.05 });

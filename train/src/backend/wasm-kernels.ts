@@ -1,11 +1,13 @@
 // Training kernels the tfjs 4.22 wasm backend lacks (Conv2DBackpropFilter, and DepthwiseConv2dNative's
 // gradients DepthwiseConv2dNativeBackpropFilter and DepthwiseConv2dNativeBackpropInput) or runs slowly
 // (Conv2DBackpropInput, MaxPoolGrad, Tile, Sum and Mean over leading axes, copying Identity and Cast),
-// built on its own XNNPACK kernels and on passes over the wasm heap. Checked against the cpu backend in
-// train/test/wasm-kernels.test.ts and train/test/wasm-depthwise.test.ts; timed by
+// built on its own XNNPACK kernels and on passes over the wasm heap, plus BatchNormalization's whole
+// training gradient as one kernel (wasm-batch-norm-grad.ts, used by wasm-training-layers.ts). Checked
+// against the cpu backend in train/test/wasm-kernels.test.ts and train/test/wasm-depthwise.test.ts; timed by
 // train/scripts/bench-wasm-kernels.ts.
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { tf } from './tf.js';
+import { batchNormGradConfig } from './wasm-batch-norm-grad.js';
 import { conv2DBackpropFilterConfig } from './wasm-conv-backprop-filter.js';
 import { makeConv2DBackpropInputConfig } from './wasm-conv-backprop-input.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './wasm-depthwise-backprop-filter.js';
@@ -14,6 +16,7 @@ import { makeMaxPoolGradConfig } from './wasm-max-pool-grad.js';
 import { makeMeanConfig, makeSumConfig } from './wasm-reduce.js';
 import { makeCastConfig, makeIdentityConfig } from './wasm-share.js';
 import { makeTileConfig } from './wasm-tile.js';
+import { installWasmTrainingLayers } from './wasm-training-layers.js';
 
 let registered: KernelConfig[] | undefined;
 
@@ -34,7 +37,10 @@ export function registerWasmTrainingKernels(): void {
     makeMaxPoolGradConfig(tf.getKernel('MaxPoolGrad', 'wasm')),
     makeIdentityConfig(tf.getKernel('Identity', 'wasm')),
     makeCastConfig(tf.getKernel('Cast', 'wasm')),
+    batchNormGradConfig,
   ];
+  // BatchNormalization's fused gradient and the stem's skipped input gradient act at the layer level.
+  installWasmTrainingLayers();
   for (const config of registered) {
     const current = tf.getKernel(config.kernelName, 'wasm');
     if (current === config) continue;

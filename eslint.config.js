@@ -37,8 +37,13 @@ export default tseslint.config(
   },
   {
     files: ['export/src/**/*.ts'],
-    ignores: ['export/src/verify/ort.ts'],
+    ignores: ['export/src/verify/ort.ts', 'export/src/graph/tfjs-converter.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [exportTfjs, exportOrt] }] },
+  },
+  {
+    // The graph-model loader: tfjs-converter chooses no backend, it runs on the tfjs-core instance train set up.
+    files: ['export/src/graph/tfjs-converter.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ ...exportTfjs, group: ['@tensorflow/*', '!@tensorflow/tfjs-converter'] }, exportOrt] }] },
   },
   {
     files: ['export/src/verify/ort.ts'],

@@ -20,6 +20,26 @@ export class UnsupportedLayerError extends Error {
   }
 }
 
+/** The tfjs graph model has a node whose op (or op setting) the exporter has no ONNX translation for. */
+export class UnsupportedOpError extends Error {
+  override name = 'UnsupportedOpError';
+  /** TensorFlow op name, e.g. "NonMaxSuppressionV5". */
+  readonly op: string;
+  /** The node's name in the GraphDef. */
+  readonly nodeName: string;
+
+  /** `supported`: the ops to list when the op itself has no translation (no `reason`). */
+  constructor(op: string, nodeName: string, reason?: string, supported?: readonly string[]) {
+    super(
+      reason
+        ? `Node "${nodeName}" (${op}) cannot be exported: ${reason}.`
+        : `Node "${nodeName}" has op ${op}, which pets-export cannot translate to ONNX.${supported ? ` Supported: ${supported.join(', ')}.` : ''}`,
+    );
+    this.op = op;
+    this.nodeName = nodeName;
+  }
+}
+
 /** A problem with the run, the output path or the model's shape; the message says what to do. */
 export class ExportError extends Error {
   override name = 'ExportError';

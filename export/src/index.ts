@@ -22,7 +22,9 @@ export { compareOutputs } from './verify/compare.js';
 export type { ParityMetrics } from './verify/compare.js';
 export { tfjsReference } from './verify/tfjs-reference.js';
 export { checkExportable } from './check-exportable.js';
-export { UnsupportedLayerError, ExportError, VerificationError } from './errors.js';
+export { UnsupportedLayerError, UnsupportedOpError, ExportError, VerificationError } from './errors.js';
+export { exportGraphModel, graphHead, graphModelReference, loadGraphModel, SUPPORTED_GRAPH_OPS } from './graph/index.js';
+export type { ExportGraphModelOptions, GraphHead, GraphModel, GraphOutputs } from './graph/index.js';
 export { SUPPORTED_ACTIVATIONS, SUPPORTED_LAYER_CLASSES } from './onnx/layers/index.js';
 /** @deprecated The same list as SUPPORTED_LAYER_CLASSES, under its former name. */
 export { SUPPORTED_LAYER_CLASSES as SUPPORTED_LAYERS } from './onnx/layers/index.js';

@@ -12,7 +12,7 @@ import { foreignContract, readMetadata, type ForeignContractOptions } from './fo
 import { convertTfjsModel } from './foreign/convert.js';
 import { foreignVerificationInputs } from './foreign/images.js';
 import { disposeTfjsModel, loadTfjsModel, outputWidth } from './foreign/load.js';
-import { readTfjsBundle, type GraphNode, type TfjsFormat } from './foreign/model-json.js';
+import { readTfjsBundle, type TfjsFormat } from './foreign/model-json.js';
 import { foreignReference } from './foreign/reference.js';
 import { checkOpset, DEFAULT_OPSET } from './onnx/opset.js';
 import { compareOutputs } from './verify/compare.js';
@@ -112,8 +112,7 @@ export async function exportTfjsModel(options: ExportTfjsOptions): Promise<Expor
     }
     try {
       emit({ type: 'written', file, bytes: exported.bytes.length, fp32Bytes: null });
-      const nodes = (bundle.topology.node ?? []) as GraphNode[];
-      const reference = foreignReference(loaded, nodes, inputs.x, inputs.shape, logits);
+      const reference = foreignReference(loaded, inputs.x, inputs.shape, logits);
       const ort = await openOrtModel(tmp);
       let verification: VerificationReport;
       try {

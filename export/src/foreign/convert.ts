@@ -3,6 +3,7 @@
 import type { ModelContract } from '@pets/runtime/contract';
 import { ExportError } from '../errors.js';
 import { exportModel, type ExportedModel } from '../export-model.js';
+import { exportGraphModel } from '../graph/index.js';
 import type { LoadedTfjsModel } from './load.js';
 
 export interface ConvertOptions {
@@ -20,5 +21,5 @@ export function convertTfjsModel(loaded: LoadedTfjsModel, contract: ModelContrac
     if (logits) throw new ExportError('--logits needs the Layers converters of export/src/onnx with an "outputs" option.');
     return exportModel(loaded.model, contract, rest);
   }
-  throw new ExportError('Graph models need export/src/graph, which this build lacks.');
+  return exportGraphModel(loaded.model, contract, { ...rest, outputs: logits ? 'logits' : 'auto' });
 }

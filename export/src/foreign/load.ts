@@ -1,8 +1,8 @@
 // A checked tfjs bundle into a live tfjs model (Layers or graph), and the facts about its input and output
 // that the contract and the exporter need, refused in one line when it is not a one-image classifier.
-import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
 import { tf, tfl, type LayersModel, type Tensor } from '@pets/train/tfjs';
 import { ExportError } from '../errors.js';
+import { loadGraphModel, type GraphModel } from '../graph/index.js';
 import type { GraphNode, TfjsBundle } from './model-json.js';
 
 export type LoadedTfjsModel =

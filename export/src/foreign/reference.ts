@@ -1,22 +1,13 @@
 // What tfjs itself says for a foreign model on a batch: probabilities and logits, as the export must
 // reproduce them. A softmax output gives both (logits from the tensor before it); any other output is
 // taken as logits, as the exporter does, and tfjs' softmax of it is the reference probabilities.
-import type { GraphModel } from '@tensorflow/tfjs-converter';
 import { tf, type LayersModel, type Tensor } from '@pets/train/tfjs';
+import { graphDefOf, graphHead, graphModelReference } from '../graph/index.js';
 import { findSoftmaxHead } from '../onnx/model-head.js';
 import { tfjsReference, type TfjsOutputs } from '../verify/tfjs-reference.js';
 import type { LoadedTfjsModel } from './load.js';
-import type { GraphNode } from './model-json.js';
 
 const CHUNK = 8;
-
-/** The node a graph's output comes from, through Identity nodes: its Softmax's input when it ends in one. */
-function graphLogitsNode(model: GraphModel, nodes: GraphNode[]): string | null {
-  const byName = new Map(nodes.map((n) => [n.name, n]));
-  let node = byName.get(model.outputNodes[0].split(':')[0]);
-  while (node && node.op === 'Identity' && node.input?.[0]) node = byName.get(node.input[0].split(':')[0]);
-  return node?.op === 'Softmax' && node.input?.[0] ? node.input[0] : null;
-}
 
 function softmaxHead(model: LayersModel): boolean {
   try {
@@ -47,7 +38,7 @@ function chunked(x: Float32Array, shape: readonly number[], run: (batch: Tensor)
  * Reference outputs of a loaded tfjs model on x ([n, H, W, 3], already normalized). `logits`: the model's
  * output is logits whatever its last op (pets-export --logits).
  */
-export function foreignReference(loaded: LoadedTfjsModel, nodes: GraphNode[], x: Float32Array, shape: readonly number[], logits = false): TfjsOutputs {
+export function foreignReference(loaded: LoadedTfjsModel, x: Float32Array, shape: readonly number[], logits = false): TfjsOutputs {
   if (loaded.format === 'layers') {
     const { model } = loaded;
     if (!logits && softmaxHead(model)) return tfjsReference(model, x, shape);
@@ -56,14 +47,6 @@ export function foreignReference(loaded: LoadedTfjsModel, nodes: GraphNode[], x:
       return [tf.softmax(out), out];
     });
   }
-  const { model } = loaded;
-  const before = logits ? null : graphLogitsNode(model, nodes);
-  return chunked(x, shape, (batch) => {
-    if (before === null) {
-      const out = model.predict(batch) as Tensor;
-      return [tf.softmax(out), out];
-    }
-    const [p, l] = model.execute(batch, [model.outputNodes[0], before]) as Tensor[];
-    return [p, l];
-  });
+  const head = graphHead(loaded.model, graphDefOf(loaded.model), logits ? 'logits' : 'auto');
+  return graphModelReference(loaded.model, head, x, shape);
 }

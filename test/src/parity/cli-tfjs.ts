@@ -1,5 +1,4 @@
 // pets-parity --tfjs: runs runTfjsParity() and prints its table, as the --run mode does for checkpoints.
-/* eslint-disable no-console -- a CLI command prints its results */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SAMPLE } from '../cli-run.js';

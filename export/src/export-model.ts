@@ -1,15 +1,15 @@
 // exportModel(): a tfjs Layers model (Sequential or functional) and its input contract -> ONNX bytes.
 // Walks the layers in topological order (nested models flattened, onnx/model-graph.ts), converts each
 // (onnx/layers/), folds BatchNormalization into the Conv before it, and ends with the graph outputs every
-// pets model has: probabilities and logits.
+// pets model has: probabilities and logits (a model that outputs logits gets the softmax here).
 import { checkOutputWidth, ModelContractError, ONNX_METADATA_KEYS, ONNX_NAMES, serializeContract, type ModelContract } from '@pets/runtime/contract';
 import type { Layer, LayersModel } from '@pets/train/tfjs';
 import { checkLayerGraph } from './check-exportable.js';
 import { ExportError } from './errors.js';
 import { GraphBuilder, attr, type Value } from './onnx/graph-builder.js';
-import { batchNormParams, convertLayer, type LayerContext, type LayerWeight } from './onnx/layers/index.js';
-import { layerGraph, type LayerGraph } from './onnx/model-graph.js';
-import { findSoftmaxHead } from './onnx/model-head.js';
+import { batchNormParams, convertLayer, normalizesChannels, type LayerContext, type LayerWeight } from './onnx/layers/index.js';
+import { layerGraph, type LayerCall, type LayerGraph } from './onnx/model-graph.js';
+import { findHead, type OutputsMode } from './onnx/model-head.js';
 import { checkOpset, DEFAULT_OPSET } from './onnx/opset.js';
 import { encodeModel } from './onnx/schema.js';
 import { batchedFloat, toModelProto } from './onnx/serialize.js';
@@ -26,6 +26,11 @@ export interface ExportModelOptions {
   foldBatchNorm?: boolean;
   /** JSON-able provenance stored under ONNX_METADATA_KEYS.provenance. Default none. */
   provenance?: Record<string, unknown>;
+  /**
+   * What the model outputs: 'probabilities' (a softmax head, required), 'logits' (the export adds the
+   * softmax) or 'auto' (a softmax head if found, else the output of a linear last layer as logits). Default 'auto'.
+   */
+  outputs?: OutputsMode;
 }
 
 export interface ExportedModel {
@@ -50,17 +55,20 @@ function layerWeights(layer: Layer): Map<string, LayerWeight> {
 /** Layers whose output is one ONNX Conv's, per output channel: a BatchNormalization after them folds in. */
 const FOLDS_BATCH_NORM = new Set(['Conv2D', 'DepthwiseConv2D']);
 
-/** Convolutions without a fused activation whose output feeds only a BatchNormalization, which is then folded in. */
-function planBatchNormFolds(graph: LayerGraph): Map<Layer, Layer> {
+/**
+ * Convolution calls without a fused activation whose output feeds only a BatchNormalization over the
+ * channels, which is then folded in (per call: each call of a shared Conv gets its own weights).
+ */
+function planBatchNormFolds(graph: LayerGraph): Map<LayerCall, LayerCall> {
   const consumers = new Map<number, number>();
   for (const call of graph.calls) for (const id of call.inputs) consumers.set(id, (consumers.get(id) ?? 0) + 1);
   const producers = new Map(graph.calls.map((call) => [call.output, call]));
-  const folds = new Map<Layer, Layer>();
+  const folds = new Map<LayerCall, LayerCall>();
   for (const bn of graph.calls) {
-    if (bn.layer.getClassName() !== 'BatchNormalization') continue;
+    if (bn.layer.getClassName() !== 'BatchNormalization' || !normalizesChannels({ config: bn.layer.getConfig() }, 4)) continue;
     const conv = producers.get(bn.inputs[0]);
     if (!conv || !FOLDS_BATCH_NORM.has(conv.layer.getClassName())) continue;
-    if (conv.layer.getConfig().activation === 'linear' && consumers.get(conv.output) === 1 && conv.output !== graph.output) folds.set(conv.layer, bn.layer);
+    if (conv.layer.getConfig().activation === 'linear' && consumers.get(conv.output) === 1 && conv.output !== graph.output) folds.set(conv, bn);
   }
   return folds;
 }
@@ -92,19 +100,25 @@ export function exportModel(model: LayersModel, contract: ModelContract, options
   // Unsupported layers first: that is the most useful thing to hear about an unexportable model.
   checkLayerGraph(graph);
   checkInput(model, contract);
-  const head = findSoftmaxHead(model, graph);
-  checkOutputWidth(contract, (head.layer.outputShape as number[])[1]);
-  const folds = options.foldBatchNorm ?? true ? planBatchNormFolds(graph) : new Map<Layer, Layer>();
+  const head = findHead(model, graph, options.outputs ?? 'auto');
+  const outputShape = model.outputs[0].shape;
+  if (outputShape.length !== 2) {
+    throw new ExportError(`The model's output has shape ${JSON.stringify(outputShape)}; a classifier's is [batch, classes].`);
+  }
+  checkOutputWidth(contract, outputShape[1] as number);
+  const folds = options.foldBatchNorm ?? true ? planBatchNormFolds(graph) : new Map<LayerCall, LayerCall>();
   const folded = new Set(folds.values());
 
-  const b = new GraphBuilder(Object.values(ONNX_NAMES));
+  const b = new GraphBuilder(Object.values(ONNX_NAMES), opset);
   const { height, width } = contract.imageSize;
   let input: Value = { name: ONNX_NAMES.input, layout: 'nhwc', shape: [height, width, 3], elemType: DataType.FLOAT };
   if (fp16) input = b.cast(input, DataType.FLOAT16);
   const values = new Map<number, Value>([[graph.inputs[0], input]]);
-  const context = (layer: Layer, inputs: Value[]): LayerContext => ({
-    builder: b, layer, className: layer.getClassName(), config: layer.getConfig(), inputs, weights: layerWeights(layer),
-  });
+  const weights = new Map<Layer, Map<string, LayerWeight>>();
+  const context = (layer: Layer, inputs: Value[]): LayerContext => {
+    if (!weights.has(layer)) weights.set(layer, layerWeights(layer));
+    return { builder: b, layer, className: layer.getClassName(), config: layer.getConfig(), inputs, weights: weights.get(layer) as Map<string, LayerWeight> };
+  };
   for (const call of graph.calls) {
     const { layer } = call;
     if (call === head.call && head.kind === 'layer') continue;
@@ -113,23 +127,24 @@ export function exportModel(model: LayersModel, contract: ModelContract, options
       if (!value) throw new Error(`Internal error: the input of layer ${layer.name} was not converted`);
       return value;
     });
-    if (folded.has(layer)) {
+    if (folded.has(call)) {
       values.set(call.output, inputs[0]); // already applied by the Conv before it
       continue;
     }
     const ctx = context(layer, inputs);
-    const bn = folds.get(layer);
-    if (bn) ctx.foldBatchNorm = batchNormParams(context(bn, [inputs[0]]));
-    if (layer === head.layer) ctx.activation = 'linear';
+    const bn = folds.get(call);
+    if (bn) ctx.foldBatchNorm = batchNormParams(context(bn.layer, [inputs[0]]));
+    if (call === head.call && head.kind === 'fused') ctx.activation = 'linear';
     values.set(call.output, convertLayer(ctx));
   }
 
   const logits = b.tfjsOrder(values.get(head.kind === 'layer' ? head.call.inputs[0] : head.call.output) as Value);
-  if (logits.layout !== 'flat') throw new ExportError(`The logits before "${head.layer.name}" are not [N, classes]; pets-export needs a 2-D softmax head.`);
+  if (logits.layout !== 'flat') throw new ExportError(`The logits at "${head.layer.name}" are not [N, classes]; pets-export needs a 2-D softmax head.`);
   // The final softmax runs in float32 even in fp16 models: probabilities keep their precision.
   if (fp16) b.cast(logits, DataType.FLOAT, ONNX_NAMES.logits);
   else b.rename(logits.name, ONNX_NAMES.logits);
   b.node('Softmax', [ONNX_NAMES.logits], ONNX_NAMES.probabilities, { axis: attr.int(1) }, true);
+  b.prune([ONNX_NAMES.probabilities, ONNX_NAMES.logits]);
 
   const classes = contract.labels.length;
   const metadata: Record<string, string> = { [ONNX_METADATA_KEYS.contract]: serializeContract(contract) };

@@ -29,6 +29,8 @@ export { SUPPORTED_ACTIVATIONS, SUPPORTED_LAYER_CLASSES } from './onnx/layers/in
 /** @deprecated The same list as SUPPORTED_LAYER_CLASSES, under its former name. */
 export { SUPPORTED_LAYER_CLASSES as SUPPORTED_LAYERS } from './onnx/layers/index.js';
 export { MIN_OPSET, MAX_OPSET, DEFAULT_OPSET } from './onnx/opset.js';
+export { OUTPUTS_MODES } from './onnx/model-head.js';
+export type { OutputsMode } from './onnx/model-head.js';
 export { decodeModel, encodeModel } from './onnx/schema.js';
 export { DataType } from './onnx/types.js';
 export type { ModelProto, GraphProto, NodeProto, TensorProto, ValueInfoProto, AttributeProto } from './onnx/types.js';

@@ -182,20 +182,23 @@ describe('Reshape', () => {
     model.dispose();
   });
 
-  test('BAD CALL - a reshape to [steps, features] is refused by name', () => {
+  test('a reshape to [steps, features] and back to an image', async () => {
     const model = tfl.sequential({
       layers: [
-        tfl.layers.conv2d({ filters: 2, kernelSize: 1, inputShape: [4, 4, 3] }),
+        tfl.layers.conv2d({ filters: 2, kernelSize: 1, inputShape: [4, 4, 3], name: 'c1' }),
         tfl.layers.reshape({ targetShape: [16, 2], name: 'to_sequence' }),
+        tfl.layers.dense({ units: 3, name: 'per_step' }),
+        tfl.layers.reshape({ targetShape: [4, 4, 3], name: 'to_image' }),
+        tfl.layers.conv2d({ filters: 2, kernelSize: 3, name: 'c2' }),
         tfl.layers.flatten({}),
         tfl.layers.dense({ units: 3, activation: 'softmax' }),
       ],
     });
-    assert.throws(() => exportModel(model, createContract({ labels: labels3, imageSize: 4 })), (error: Error) => {
-      assert.equal(error.name, 'UnsupportedLayerError');
-      assert.match(error.message, /Layer "to_sequence" \(Reshape\) cannot be exported: a reshape to \[16,2\]/);
-      return true;
-    });
+    randomizeBiases(model);
+    const contract = createContract({ labels: labels3, imageSize: 4 });
+    const onnx = decodeModel(exportModel(model, contract).bytes);
+    assert.equal(opCounts(onnx).MatMul, 1, 'the Dense on [steps, features] is a MatMul');
+    await assertParity(model, contract, [{}, { fp16: true }], 6);
     model.dispose();
   });
 });

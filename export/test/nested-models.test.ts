@@ -1,6 +1,6 @@
 // Models used as layers of other models, as Teachable Machine saves them (a Sequential holding a truncated
 // MobileNet and a Sequential head): flattened into one ONNX graph, also after a save/load round trip; a
-// nested model or a layer in it called twice is refused by name.
+// nested model or a layer called twice gives one set of nodes per call.
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { createContract } from '@pets/runtime/contract';
@@ -114,35 +114,34 @@ describe('nested models', () => {
   });
 });
 
-describe('BAD CALL - shared layers in nested models', () => {
-  const assertShared = (model: LayersModel, pattern: RegExp) => {
-    for (const check of [() => checkExportable(model), () => exportModel(model, contract)]) {
-      assert.throws(check, (error: Error) => {
-        assert.equal(error.name, 'UnsupportedLayerError');
-        assert.match(error.message, pattern);
-        return true;
-      });
-    }
-  };
-
-  test('BAD CALL - a nested model called twice names the nested model', () => {
+describe('shared layers in nested models', () => {
+  test('a nested model called twice: each call gets its own nodes, with tfjs numbers', async () => {
     const block = tfl.sequential({ name: 'block', layers: [tfl.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', inputShape: [11, 9, 3], name: 'block_conv' })] });
     const image = tfl.input({ shape: [11, 9, 3] });
     const twice = block.apply(block.apply(image) as SymbolicTensor) as SymbolicTensor;
     const pooled = tfl.layers.globalAveragePooling2d({}).apply(twice) as SymbolicTensor;
     const model = tfl.model({ inputs: image, outputs: tfl.layers.dense({ units: labels.length, activation: 'softmax' }).apply(pooled) as SymbolicTensor });
-    assertShared(model, /Layer "block" \(Sequential\) cannot be exported: it is called 2 times \(shared layers are not supported\)/);
+    checkExportable(model);
+    const onnx = await assertExportsLikeTfjs(model, 4);
+    assert.equal(opCounts(onnx).Conv, 2);
     model.dispose();
   });
 
-  test('BAD CALL - a layer called twice inside a nested model names that layer', () => {
+  test('a layer called twice inside a nested model, and a layer shared across branches that meet again', async () => {
     const inner = tfl.input({ shape: [11, 9, 3] });
     const conv = tfl.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', name: 'reused' });
     const block = tfl.model({ inputs: inner, outputs: conv.apply(conv.apply(inner)) as SymbolicTensor, name: 'block' });
-    const model = tfl.sequential({
-      layers: [block, tfl.layers.globalAveragePooling2d({}), tfl.layers.dense({ units: labels.length, activation: 'softmax' })],
-    });
-    assertShared(model, /Layer "reused" \(Conv2D\) cannot be exported: it is called 2 times/);
+    const image = tfl.input({ shape: [11, 9, 3] });
+    const features = block.apply(image) as SymbolicTensor;
+    // One 1x1 Conv applied to a branch and to the sum after it: its second call waits for the Add.
+    const mix = tfl.layers.conv2d({ filters: 3, kernelSize: 1, name: 'mix' });
+    const branch = mix.apply(features) as SymbolicTensor;
+    const joined = tfl.layers.add({ name: 'join' }).apply([features, branch]) as SymbolicTensor;
+    const again = mix.apply(joined) as SymbolicTensor;
+    const pooled = tfl.layers.globalAveragePooling2d({}).apply(again) as SymbolicTensor;
+    const model = tfl.model({ inputs: image, outputs: tfl.layers.dense({ units: labels.length, activation: 'softmax' }).apply(pooled) as SymbolicTensor });
+    const onnx = await assertExportsLikeTfjs(model, 5);
+    assert.equal(opCounts(onnx).Conv, 4);
     model.dispose();
   });
 });

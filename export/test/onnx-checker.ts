@@ -1,6 +1,7 @@
 // ONNX-checker-like rules for the graphs pets-export writes (the Python onnx.checker is not available):
 // versions declared, names unique and defined before use, initializers named and sized, typed graph
-// inputs/outputs, no dead nodes, and no Transpose feeding a Transpose.
+// inputs/outputs, no dead nodes, and no Transpose feeding a Transpose. An empty input name is an optional
+// input left out (ONNX IR: "an empty string ... indicates an input that is not provided").
 import assert from 'node:assert/strict';
 import { DataType, MAX_OPSET, MIN_OPSET, type ModelProto } from '../src/index.js';
 
@@ -43,6 +44,7 @@ export function checkModel(model: ModelProto): void {
     assert.ok(node.name && !nodeNames.has(node.name), `node name ${node.name} unique`);
     nodeNames.add(node.name);
     for (const input of node.input) {
+      if (input === '') continue; // an optional input left out, as ONNX spells it
       assert.ok(defined.has(input), `${node.name} (${node.op_type}) reads ${input}, which is a graph input, an initializer or an earlier node's output`);
       used.add(input);
     }

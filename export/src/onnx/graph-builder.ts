@@ -1,6 +1,7 @@
 // Accumulates ONNX nodes and initializers with unique names, and keeps track of each value's memory
 // layout, so that layout changes (NHWC <-> NCHW, flatten order) are inserted only where a consumer needs
 // them, and at most once per value.
+import { DEFAULT_OPSET } from './opset.js';
 import type { AttributeProto, NodeProto } from './types.js';
 import { AttributeType, DataType } from './types.js';
 
@@ -9,9 +10,11 @@ import { AttributeType, DataType } from './types.js';
  * - nhwc: as tfjs (the model input, before its one Transpose, and a Reshape's [H, W, C] output);
  * - nchw: channels first, as ONNX Conv and pooling need;
  * - flat: [N, F], same element order as tfjs;
- * - flat-chw: [N, F] flattened from NCHW, so in C,H,W order where tfjs has H,W,C (see `chw`).
+ * - flat-chw: [N, F] flattened from NCHW, so in C,H,W order where tfjs has H,W,C (see `chw`);
+ * - nd: as tfjs, any other rank ([N, steps, F] after a RepeatVector or a Reshape, [N, A, B, C, D]...).
+ * nhwc, flat and nd are "tfjs order": ONNX axis k is tfjs axis k.
  */
-export type Layout = 'nhwc' | 'nchw' | 'flat' | 'flat-chw';
+export type Layout = 'nhwc' | 'nchw' | 'flat' | 'flat-chw' | 'nd';
 
 export interface Value {
   name: string;
@@ -43,6 +46,53 @@ export interface Initializer {
   name: string;
   dims: number[];
   data: Float32Array | BigInt64Array;
+  /** Stays float32 in fp16 models (inputs ONNX types as float only, such as Resize's scales). */
+  float32?: boolean;
+}
+
+/** The tfjs-order layout of a value with this per-image shape. */
+export function tfjsLayout(shape: readonly number[]): Layout {
+  if (shape.length === 1) return 'flat';
+  return shape.length === 3 ? 'nhwc' : 'nd';
+}
+
+/**
+ * Which tfjs axis each ONNX axis of the value holds (batch included): the identity in tfjs order, [0, 3, 1, 2]
+ * for NCHW. A flat-chw value has no per-axis mapping (its one axis mixes three): callers put it in tfjs order first.
+ */
+export function physicalAxes(value: Value): number[] {
+  if (value.layout === 'nchw') return [0, 3, 1, 2];
+  if (value.layout === 'flat-chw') throw new Error(`Internal error: ${value.name} has no per-axis layout`);
+  return Array.from({ length: value.shape.length + 1 }, (_, i) => i);
+}
+
+/** The ONNX axis of the value holding tfjs axis `axis` (negative counts from the end, as in tfjs). */
+export function onnxAxis(value: Value, axis: number): number {
+  const rank = value.shape.length + 1;
+  const a = axis < 0 ? axis + rank : axis;
+  if (!Number.isInteger(a) || a < 1 || a >= rank) throw new RangeError(`axis ${axis} is out of range for a rank-${rank} tensor (or is the batch axis)`);
+  return physicalAxes(value).indexOf(a);
+}
+
+/** The tfjs shape of a per-image constant, and its data, reordered to the value's ONNX layout (batch axis 1 added). */
+export function toLayout(value: Value, data: Float32Array, shape: readonly number[]): { data: Float32Array; dims: number[] } {
+  const axes = physicalAxes(value);
+  const full = [1, ...shape];
+  const dims = axes.map((a) => full[a]);
+  if (axes.every((a, i) => a === i)) return { data, dims };
+  const strides = full.map((_, i) => full.slice(i + 1).reduce((x, y) => x * y, 1));
+  const out = new Float32Array(data.length);
+  const index = new Array<number>(dims.length).fill(0);
+  for (let o = 0; o < out.length; o++) {
+    let from = 0;
+    for (let j = 0; j < dims.length; j++) from += index[j] * strides[axes[j]];
+    out[o] = data[from];
+    for (let j = dims.length - 1; j >= 0; j--) {
+      if (++index[j] < dims[j]) break;
+      index[j] = 0;
+    }
+  }
+  return { data: out, dims };
 }
 
 export class GraphBuilder {
@@ -52,8 +102,11 @@ export class GraphBuilder {
   private readonly layoutCache = new Map<string, Value>();
   private readonly produced = new Set<string>();
 
-  /** `reserved`: names only the caller may give (the graph's input and outputs). */
-  constructor(reserved: readonly string[]) {
+  /** `reserved`: names only the caller may give (the graph's input and outputs). `opset`: the one the graph is written for. */
+  constructor(
+    reserved: readonly string[],
+    readonly opset: number = DEFAULT_OPSET,
+  ) {
     for (const name of reserved) this.names.add(name);
   }
 
@@ -90,11 +143,63 @@ export class GraphBuilder {
     return name;
   }
 
+  /** Adds a float initializer that stays float32 in fp16 models. */
+  float32(base: string, values: number[]): string {
+    const name = this.unique(base);
+    this.initializers.push({ name, dims: [values.length], data: Float32Array.from(values), float32: true });
+    return name;
+  }
+
+  /** A one-element constant typed like the data (float16 in fp16 models). */
+  scalar(base: string, value: number): string {
+    return this.weight(base, Float32Array.of(value), []);
+  }
+
+  /**
+   * A ReduceMean/ReduceMax/ReduceSum over ONNX axes: `axes` is an attribute before opset 18 (13 for
+   * ReduceSum) and an input from then on.
+   */
+  reduce(op: 'ReduceMean' | 'ReduceMax' | 'ReduceSum', input: string, axes: number[], keepdims: boolean, outputBase: string): string {
+    const axesAreInput = this.opset >= (op === 'ReduceSum' ? 13 : 18);
+    if (axesAreInput) return this.node(op, [input, this.int64(`${outputBase}/axes`, axes)], outputBase, { keepdims: attr.int(keepdims ? 1 : 0) });
+    return this.node(op, [input], outputBase, { axes: attr.ints(axes), keepdims: attr.int(keepdims ? 1 : 0) });
+  }
+
   /** Adds an int64 initializer (shapes for Reshape). */
   int64(base: string, values: number[]): string {
     const name = this.unique(base);
     this.initializers.push({ name, dims: [values.length], data: BigInt64Array.from(values, BigInt) });
     return name;
+  }
+
+  /**
+   * A Transpose of `input`; one that reads another Transpose's output reads that one's input instead, with
+   * the two permutations composed (and is no node at all when they cancel). The first is pruned if unused.
+   */
+  transpose(input: string, perm: number[], outputBase: string): string {
+    const producer = this.nodes.find((n) => n.op_type === 'Transpose' && n.output[0] === input);
+    const first = producer?.attribute?.find((a) => a.name === 'perm')?.ints;
+    if (producer && first) {
+      perm = perm.map((k) => Number(first[k]));
+      input = producer.input[0];
+      if (perm.every((p, i) => p === i)) return input;
+    }
+    return this.node('Transpose', [input], outputBase, { perm: attr.ints(perm) });
+  }
+
+  /** Drops nodes and initializers that no graph output depends on (a Transpose composed away, say). */
+  prune(outputs: readonly string[]): void {
+    const needed = new Set(outputs);
+    const kept: NodeProto[] = [];
+    for (let i = this.nodes.length - 1; i >= 0; i--) {
+      const node = this.nodes[i];
+      if (!node.output.some((o) => needed.has(o))) continue;
+      kept.push(node);
+      for (const input of node.input) needed.add(input);
+    }
+    this.nodes.splice(0, this.nodes.length, ...kept.reverse());
+    const used = this.initializers.filter((init) => needed.has(init.name));
+    this.initializers.splice(0, this.initializers.length, ...used);
   }
 
   /** Renames a value everywhere it appears (used for the graph's output names). */
@@ -123,7 +228,7 @@ export class GraphBuilder {
     return this.cached(value, 'nchw', () => ({
       ...value,
       layout: 'nchw',
-      name: this.node('Transpose', [value.name], `${value.name}/nchw`, { perm: attr.ints([0, 3, 1, 2]) }),
+      name: this.transpose(value.name, [0, 3, 1, 2], `${value.name}/nchw`),
     }));
   }
 
@@ -133,7 +238,7 @@ export class GraphBuilder {
       return this.cached(value, 'nhwc', () => ({
         ...value,
         layout: 'nhwc',
-        name: this.node('Transpose', [value.name], `${value.name}/nhwc`, { perm: attr.ints([0, 2, 3, 1]) }),
+        name: this.transpose(value.name, [0, 2, 3, 1], `${value.name}/nhwc`),
       }));
     }
     if (value.layout !== 'flat-chw') return value;

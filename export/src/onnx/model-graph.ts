@@ -1,8 +1,9 @@
 // A tfjs model as the flat list of layer calls the exporter converts. Nested models (a Sequential or
 // functional model used as a layer, as Teachable Machine saves a truncated MobileNet and its head) are
-// walked into: the inner model's input stands for the tensor it was called on, and the call's output for
-// the inner model's output, so the ONNX graph is one node list whatever the nesting.
-import type { Layer, LayersModel, SymbolicTensor } from '@pets/train/tfjs';
+// walked into: the inner model's inputs stand for the tensors it was called on, and the call's outputs for
+// the inner model's outputs, so the ONNX graph is one node list whatever the nesting. A layer called more
+// than once (a shared layer, or a nested model applied twice) gives one call per use, each with its own tensors.
+import type { Layer, LayersModel } from '@pets/train/tfjs';
 
 export interface LayerCall {
   layer: Layer;
@@ -13,14 +14,12 @@ export interface LayerCall {
 }
 
 export interface LayerGraph {
-  /** Every layer that computes something (not InputLayer), each after the calls producing its inputs. */
+  /** Every layer call that computes something (not InputLayer), each after the calls producing its inputs. */
   calls: LayerCall[];
   /** Ids of the model's input tensors. */
   inputs: number[];
   /** Id of the model's (first) output tensor in the flattened graph. */
   output: number;
-  /** Layers and nested models called more than once (in any model), which the exporter refuses. */
-  shared: { layer: Layer; timesCalled: number }[];
 }
 
 function isModel(layer: Layer): layer is LayersModel {
@@ -42,52 +41,45 @@ function callsIn(container: LayersModel, layer: Layer): Layer['inboundNodes'] {
   return own.length > 0 ? own : layer.inboundNodes;
 }
 
+/**
+ * The model's calls in an order where each call's inputs are computed before it. Within a container, a node
+ * is emitted once its input tensors are known; layers are visited in the container's order (topological by
+ * layer), again until nothing changes, which orders the later calls of shared layers too. Calls of a layer
+ * from other models (whose inputs never become known here) are left out.
+ */
 export function layerGraph(model: LayersModel): LayerGraph {
-  const alias = new Map<number, number>();
-  const resolve = (t: SymbolicTensor): number => alias.get(t.id) ?? t.id;
-  const defined = new Set(model.inputs.map((t) => t.id));
+  let nextId = 0;
   const calls: LayerCall[] = [];
-  const shared: LayerGraph['shared'] = [];
 
-  const walk = (container: LayersModel): void => {
-    for (const layer of container.layers) {
-      if (layer.getClassName() === 'InputLayer') continue;
-      if (isModel(layer)) {
-        walkNested(layer);
-        continue;
+  /** Expands `container` with its input tensors bound to flat ids; returns the flat ids of its outputs. */
+  const expand = (container: LayersModel, inputIds: number[]): number[] => {
+    const local = new Map<number, number>(container.inputs.map((t, i) => [t.id, inputIds[i]]));
+    const pending = container.layers
+      .filter((layer) => layer.getClassName() !== 'InputLayer')
+      .flatMap((layer) => (isModel(layer) ? layer.inboundNodes : callsIn(container, layer)).map((node) => ({ layer, node })));
+    for (let progress = true; progress; ) {
+      progress = false;
+      for (let i = 0; i < pending.length; i++) {
+        const { layer, node } = pending[i];
+        if (!node.inputTensors.every((t) => local.has(t.id))) continue;
+        const inputs = node.inputTensors.map((t) => local.get(t.id) as number);
+        // A model's own node maps its inputs to its outputs: a Sequential that starts with a model uses it
+        // as its own first step, with no call; it counts only where its inputs are this container's.
+        const outputs = isModel(layer) ? expand(layer, inputs) : [nextId++];
+        if (!isModel(layer)) calls.push({ layer, inputs, output: outputs[0] });
+        node.outputTensors.forEach((t, o) => local.set(t.id, outputs[o]));
+        pending.splice(i--, 1);
+        progress = true;
       }
-      // A shared layer is refused; its first call stands for it until then.
-      const nodes = callsIn(container, layer);
-      const node = nodes[0];
-      if (!node) throw new Error(`Internal error: layer ${layer.name} of ${container.name} is not connected`);
-      if (nodes.length > 1) shared.push({ layer, timesCalled: nodes.length });
-      const output = node.outputTensors[0].id;
-      calls.push({ layer, inputs: node.inputTensors.map(resolve), output });
-      defined.add(output);
     }
-  };
-
-  const walkNested = (inner: LayersModel): void => {
-    // A model's first inbound node is its own (its inputs to its outputs, no inbound layers); the others
-    // are calls. A Sequential that starts with a model takes that model's input as its own, without a
-    // call: then the model's own node is the one whose inputs are already defined.
-    const own = inner.inboundNodes.filter((n) => n.inboundLayers.length === 0);
-    const called = inner.inboundNodes.filter((n) => n.inboundLayers.length > 0);
-    const node = [...called, ...own].find((n) => n.inputTensors.every((t) => defined.has(resolve(t))));
-    if (!node) throw new Error(`Internal error: nested model ${inner.name} is not connected to the model's input`);
-    if (called.length > 1) shared.push({ layer: inner, timesCalled: called.length });
-    node.inputTensors.forEach((t, i) => {
-      const id = resolve(t);
-      if (inner.inputs[i].id !== id) alias.set(inner.inputs[i].id, id);
-    });
-    walk(inner);
-    node.outputTensors.forEach((t, i) => {
-      const id = resolve(inner.outputs[i]);
-      if (t.id !== id) alias.set(t.id, id);
-      defined.add(id);
+    return container.outputs.map((t) => {
+      const id = local.get(t.id);
+      if (id === undefined) throw new Error(`Internal error: the output of ${container.name} is not connected to its inputs`);
+      return id;
     });
   };
 
-  walk(model);
-  return { calls, inputs: model.inputs.map((t) => t.id), output: resolve(model.outputs[0]), shared };
+  const inputs = model.inputs.map(() => nextId++);
+  const [output] = expand(model, inputs);
+  return { calls, inputs, output };
 }

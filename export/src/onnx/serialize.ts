@@ -13,7 +13,7 @@ const bytesOf = (a: ArrayBufferView): Uint8Array => new Uint8Array(a.buffer, a.b
 
 function tensor(init: Initializer, fp16: boolean): TensorProto {
   if (init.data instanceof BigInt64Array) return { name: init.name, dims: init.dims, data_type: DataType.INT64, raw_data: bytesOf(init.data) };
-  if (fp16) return { name: init.name, dims: init.dims, data_type: DataType.FLOAT16, raw_data: bytesOf(toFloat16Array(init.data)) };
+  if (fp16 && !init.float32) return { name: init.name, dims: init.dims, data_type: DataType.FLOAT16, raw_data: bytesOf(toFloat16Array(init.data)) };
   return { name: init.name, dims: init.dims, data_type: DataType.FLOAT, raw_data: bytesOf(init.data) };
 }
 

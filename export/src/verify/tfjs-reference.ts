@@ -1,7 +1,7 @@
 // What the tfjs model itself says for a batch: its probabilities and the logits before its softmax head.
 import { tf, type LayersModel, type Tensor } from '@pets/train/tfjs';
 import { layerGraph, type LayerGraph } from '../onnx/model-graph.js';
-import { findSoftmaxHead } from '../onnx/model-head.js';
+import { findHead, type OutputsMode } from '../onnx/model-head.js';
 
 export interface TfjsOutputs {
   probabilities: Float32Array;
@@ -27,10 +27,13 @@ function runUntil(graph: LayerGraph, batch: Tensor, target: number): Tensor {
   return value;
 }
 
-/** Runs `model` on x ([n, H, W, 3]) in inference mode. */
-export function tfjsReference(model: LayersModel, x: Float32Array, shape: readonly number[]): TfjsOutputs {
+/**
+ * Runs `model` on x ([n, H, W, 3]) in inference mode. `outputs` as exportModel()'s (default 'auto'): for a
+ * model that outputs logits, the probabilities are tfjs' softmax of them.
+ */
+export function tfjsReference(model: LayersModel, x: Float32Array, shape: readonly number[], outputs: OutputsMode = 'auto'): TfjsOutputs {
   const graph = layerGraph(model);
-  const head = findSoftmaxHead(model, graph);
+  const head = findHead(model, graph, outputs);
   const [n, ...rest] = shape;
   const perImage = rest.reduce((a, b) => a * b, 1);
   const probabilities: number[] = [];
@@ -39,6 +42,10 @@ export function tfjsReference(model: LayersModel, x: Float32Array, shape: readon
     const count = Math.min(CHUNK, n - start);
     const [p, l] = tf.tidy(() => {
       const batch = tf.tensor(x.subarray(start * perImage, (start + count) * perImage), [count, ...rest]);
+      if (head.kind === 'logits') {
+        const out = model.predict(batch) as Tensor;
+        return [tf.softmax(out), out];
+      }
       let hidden = runUntil(graph, batch, head.call.inputs[0]);
       if (head.kind === 'fused') {
         // The Dense's own matmul and bias, without its softmax.

@@ -5,6 +5,7 @@ import { compareOutputs, type ParityMetrics } from './compare.js';
 import type { VerificationInputs } from './inputs.js';
 import { openOrtModel } from './ort.js';
 import { tfjsReference } from './tfjs-reference.js';
+import type { OutputsMode } from '../onnx/model-head.js';
 
 /** Largest accepted max |Δp|: float32 models must match tfjs to rounding; float16 weights cost ~1e-3. */
 /**
@@ -31,11 +32,13 @@ export interface VerifyArgs {
   onnx: string | Uint8Array;
   inputs: VerificationInputs;
   fp16: boolean;
+  /** What the model outputs, as given to exportModel(). Default 'auto'. */
+  outputs?: OutputsMode;
 }
 
 export async function verifyExport(args: VerifyArgs): Promise<VerificationReport> {
   const { x, shape, source } = args.inputs;
-  const reference = tfjsReference(args.model, x, shape);
+  const reference = tfjsReference(args.model, x, shape, args.outputs);
   const ort = await openOrtModel(args.onnx);
   try {
     const actual = await ort.run(x, shape);

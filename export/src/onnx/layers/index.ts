@@ -3,28 +3,53 @@
 import type { Layer } from '@pets/train/tfjs';
 import { UnsupportedLayerError } from '../../errors.js';
 import type { Value } from '../graph-builder.js';
-import { checkActivation, convertActivation, convertLeakyReLU, convertReLU, convertSoftmax } from './activation.js';
+import { checkActivation, convertActivation, convertELU, convertLeakyReLU, convertPReLU, convertReLU, convertSoftmax, convertThresholdedReLU } from './activation.js';
 import { checkChannelsLast, unsupported, type LayerContext, type LayerConverter, type LayerRef } from './context.js';
-import { convertConv2D, convertDepthwiseConv2D, paddingMode } from './conv.js';
-import { convertDense, convertDropout, convertFlatten, convertReshape } from './core.js';
-import { convertBatchNormalization } from './normalization.js';
-import { convertAveragePooling2D, convertGlobalAveragePooling2D, convertMaxPooling2D } from './pooling.js';
+import { convertConv2D, convertConv2DTranspose, convertDepthwiseConv2D, convertSeparableConv2D, paddingMode } from './conv.js';
+import { convertDense, convertFlatten, convertIdentity, convertPermute, convertRepeatVector, convertReshape } from './core.js';
+import { convertAdd, convertAverage, convertConcatenate, convertMaximum, convertMinimum, convertMultiply } from './merge.js';
+import { convertBatchNormalization, convertLayerNormalization } from './normalization.js';
+import { convertAveragePooling2D, convertGlobalAveragePooling2D, convertGlobalMaxPooling2D, convertMaxPooling2D } from './pooling.js';
+import { convertCropping2D, convertUpSampling2D, convertZeroPadding2D } from './spatial.js';
 
 const CONVERTERS: Record<string, LayerConverter> = {
   Conv2D: convertConv2D,
+  Conv2DTranspose: convertConv2DTranspose,
   DepthwiseConv2D: convertDepthwiseConv2D,
+  SeparableConv2D: convertSeparableConv2D,
+  Dense: convertDense,
   BatchNormalization: convertBatchNormalization,
+  LayerNormalization: convertLayerNormalization,
   Activation: convertActivation,
   ReLU: convertReLU,
   LeakyReLU: convertLeakyReLU,
+  PReLU: convertPReLU,
+  ELU: convertELU,
+  ThresholdedReLU: convertThresholdedReLU,
   Softmax: convertSoftmax,
   MaxPooling2D: convertMaxPooling2D,
   AveragePooling2D: convertAveragePooling2D,
   GlobalAveragePooling2D: convertGlobalAveragePooling2D,
+  GlobalMaxPooling2D: convertGlobalMaxPooling2D,
+  ZeroPadding2D: convertZeroPadding2D,
+  Cropping2D: convertCropping2D,
+  UpSampling2D: convertUpSampling2D,
   Flatten: convertFlatten,
   Reshape: convertReshape,
-  Dense: convertDense,
-  Dropout: convertDropout,
+  Permute: convertPermute,
+  RepeatVector: convertRepeatVector,
+  Add: convertAdd,
+  Multiply: convertMultiply,
+  Average: convertAverage,
+  Maximum: convertMaximum,
+  Minimum: convertMinimum,
+  Concatenate: convertConcatenate,
+  // The identity at inference (tfjs-layers has no SpatialDropout2D class, nor a Subtract layer).
+  Dropout: convertIdentity,
+  SpatialDropout1D: convertIdentity,
+  AlphaDropout: convertIdentity,
+  GaussianDropout: convertIdentity,
+  GaussianNoise: convertIdentity,
 };
 
 /**
@@ -46,7 +71,7 @@ export function checkLayer(layer: Layer): void {
   const ref: LayerRef = { layer, className: layer.getClassName(), config: layer.getConfig() };
   checkSupported(ref.className, layer.name);
   checkChannelsLast(ref);
-  if (ref.config.padding !== undefined) paddingMode(ref.config.padding, (reason) => unsupported(ref, reason));
+  if (ref.config.padding !== undefined && ref.className !== 'ZeroPadding2D') paddingMode(ref.config.padding, (reason) => unsupported(ref, reason));
   if (ref.config.activation !== undefined) checkActivation(ref, String(ref.config.activation));
 }
 
@@ -55,6 +80,6 @@ export function convertLayer(ctx: LayerContext): Value {
   return CONVERTERS[ctx.className](ctx);
 }
 
-export { batchNormParams } from './normalization.js';
+export { batchNormParams, normalizesChannels } from './normalization.js';
 export { SUPPORTED_ACTIVATIONS } from './activation.js';
 export type { LayerContext, LayerWeight } from './context.js';

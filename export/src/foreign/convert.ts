@@ -1,7 +1,6 @@
 // The one place a loaded foreign model meets the converters: Layers models go through exportModel(),
 // graph models through exportGraphModel().
 import type { ModelContract } from '@pets/runtime/contract';
-import { ExportError } from '../errors.js';
 import { exportModel, type ExportedModel } from '../export-model.js';
 import { exportGraphModel } from '../graph/index.js';
 import type { LoadedTfjsModel } from './load.js';
@@ -18,8 +17,7 @@ export interface ConvertOptions {
 export function convertTfjsModel(loaded: LoadedTfjsModel, contract: ModelContract, options: ConvertOptions): ExportedModel {
   const { logits, ...rest } = options;
   if (loaded.format === 'layers') {
-    if (logits) throw new ExportError('--logits needs the Layers converters of export/src/onnx with an "outputs" option.');
-    return exportModel(loaded.model, contract, rest);
+    return exportModel(loaded.model, contract, { ...rest, outputs: logits ? 'logits' : 'auto' });
   }
   return exportGraphModel(loaded.model, contract, { ...rest, outputs: logits ? 'logits' : 'auto' });
 }

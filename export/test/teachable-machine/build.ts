@@ -4,7 +4,7 @@
 // no bias), trained with Adam on the truncated model's features; saved as the site saves it: model.json,
 // weights.bin and metadata.json. The library itself cannot run here (it pins tfjs 1.3.1 and downloads
 // MobileNet); the bundled MobileNet v1 0.75 stands in for its 0.25 default.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createContract } from '@pets/runtime/contract';
 import { decodeImage } from '@pets/runtime/node-decode';
@@ -12,6 +12,7 @@ import { preprocess } from '@pets/runtime/preprocess';
 import { tf, tfl, type LayersModel, type SymbolicTensor, type Tensor } from '@pets/train/tfjs';
 import { TEACHABLE_MACHINE_NORMALIZATION } from '../../src/foreign/contract.js';
 import { loadBackbone, PETS_MINI } from '../fixtures.js';
+import { saveTfjsFolder } from '../tfjs-folder.js';
 
 export const TM_LABELS = ['Abyssinian', 'Bengal', 'beagle'];
 
@@ -55,16 +56,7 @@ export async function buildTeachableMachineModel(dir: string): Promise<LayersMod
   const joint = tfl.sequential();
   joint.add(truncated);
   joint.add(head);
-  await mkdir(dir, { recursive: true });
-  await joint.save(tf.io.withSaveHandler(async (artifacts) => {
-    const json = {
-      modelTopology: artifacts.modelTopology, format: 'layers-model', generatedBy: artifacts.generatedBy, convertedBy: null,
-      weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
-    };
-    await writeFile(join(dir, 'model.json'), JSON.stringify(json));
-    await writeFile(join(dir, 'weights.bin'), new Uint8Array(artifacts.weightData as ArrayBuffer));
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
+  await saveTfjsFolder(joint, dir, 'weights.bin');
   await writeFile(join(dir, 'metadata.json'), JSON.stringify(tmMetadata()));
   return joint;
 }

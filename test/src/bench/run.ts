@@ -10,6 +10,7 @@ import { CHROMIUM_PATH, inferenceRows, photoPath, type Row } from './inference.j
 import { matmulPeak } from './matmul-peak.js';
 import { summarize } from './stats.js';
 import { transferRows } from './transfer.js';
+import { byoModelRows } from './byo-models.js';
 import { DEFAULT_IMAGE_SIZE as FULL } from '@pets/runtime/contract';
 
 const repo = fileURLToPath(new URL('../../../..', import.meta.url));
@@ -75,6 +76,9 @@ else rows.push(...depthwise);
 const transfer = transferRows(quick, progress);
 rows.push(...transfer.rows);
 skipped.push(...transfer.skipped);
+const byo = await byoModelRows(quick, progress);
+rows.push(...byo.rows);
+skipped.push(...byo.skipped);
 
 progress(`export: pets-export on a model3 checkpoint at ${FULL} (verification included)`);
 const root = await mkdtemp(join(tmpdir(), 'pets-bench-'));

@@ -13,7 +13,7 @@ export function checkLayerGraph(graph: LayerGraph): void {
  * Throws UnsupportedLayerError for the first layer, in topological order with nested models walked into,
  * that exportModel() has no translation for (its class, dataFormat, padding or activation). Shared layers and
  * nested models are fine. It needs no softmax head (a backbone has none). exportModel() still checks the
- * head, the input size, and the settings only one converter reads (a DepthwiseConv2D's dilationRate, a
+ * head, the input size, and the settings only one converter reads (a Conv2D's groups, a
  * merge's input ranks, a Softmax's axis).
  */
 export function checkExportable(model: LayersModel): void {

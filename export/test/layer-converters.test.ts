@@ -1,12 +1,13 @@
 // One test per layer converter against tfjs: random weights, odd image sizes, float32 and float16, each file
-// through the ONNX checker rules (layer-parity.ts). Layers that only exist to be left out (dropouts, noise)
-// are checked to leave no node behind.
+// through the ONNX checker rules (layer-parity.ts); then a model mixing them on photos of the bundled sample.
+// Layers that only exist to be left out (dropouts, noise) are checked to leave no node behind.
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { tfl } from '@pets/train/tfjs';
-import { SUPPORTED_ACTIVATIONS } from '../src/index.js';
-import { assertLayerParity, on } from './layer-parity.js';
-import { ready } from './fixtures.js';
+import { decodeModel, exportModel, SUPPORTED_ACTIVATIONS, TOLERANCE, verificationInputs } from '../src/index.js';
+import { assertLayerParity, on, randomizeNonKernels } from './layer-parity.js';
+import { checkModel } from './onnx-checker.js';
+import { contractFor, parity, PETS_MINI, ready, sampleLabels } from './fixtures.js';
 
 before(ready);
 
@@ -92,9 +93,10 @@ describe('Dense, normalization', () => {
     });
   });
 
-  test('LayerNormalization over the channels, over [H, W, C], and over flat features', async () => {
+  test('LayerNormalization over the channels, over [H, W, C], and over flat features; ReduceMean axes before and from opset 18', async () => {
     await assertLayerParity({
       image: [6, 5, 3],
+      variants: [{ opset: 13 }, { opset: 18 }, { opset: 22 }],
       build: (x) => {
         x = on(conv('c', 4, 3), x);
         x = on(L.layerNormalization({ name: 'ln_channels' }), x);
@@ -181,9 +183,10 @@ describe('pooling, padding, cropping, upsampling', () => {
     assert.equal(ops.GlobalMaxPool, 2);
   });
 
-  test('ZeroPadding2D, Cropping2D and UpSampling2D (nearest and bilinear)', async () => {
+  test('ZeroPadding2D, Cropping2D and UpSampling2D (nearest and bilinear), opsets 13 to 22', async () => {
     const ops = await assertLayerParity({
       image: [5, 6, 3],
+      variants: [{ opset: 13 }, { opset: 22, fp16: true }],
       build: (x) => {
         x = on(conv('c', 3, 3), x);
         x = on(L.zeroPadding2d({ padding: [[1, 2], [0, 3]], name: 'pad' }), x);
@@ -212,6 +215,11 @@ describe('shapes: Reshape, Flatten, Permute, RepeatVector', () => {
         return on(L.flatten({ name: 'flat_steps' }), x);
       },
     });
+  });
+
+  test('Rescaling of the input (x / 127.5 - 1) before a Conv', async () => {
+    const ops = await assertLayerParity({ image: [5, 3, 3], build: (x) => on(conv('c', 2, 3), on(L.rescaling({ scale: 1 / 127.5, offset: -1, name: 'rescale' }), x)) });
+    assert.equal(ops.Mul, 1);
   });
 
   test('RepeatVector after global pooling, then a Dense per step', async () => {
@@ -276,5 +284,34 @@ describe('inference no-ops', () => {
       },
     });
     assert.deepEqual(ops, { Reshape: 1, Flatten: 1, Gemm: 1, Softmax: 1 }, 'only the shape layers, the case head and its softmax');
+  });
+});
+
+describe('on photos', () => {
+  test('a model mixing the new converters matches tfjs on photos of the bundled sample (float32 and float16)', async () => {
+    const labels = await sampleLabels();
+    const contract = contractFor(labels, 32);
+    const photos = await verificationInputs({ contract, count: 4, data: PETS_MINI, dataExplicit: true, testFraction: 0.2, seed: 42 });
+    const image = tfl.input({ shape: [32, 32, 3] });
+    let x = on(L.rescaling({ scale: 2, offset: -0.5, name: 'rescale' }), image);
+    x = on(L.separableConv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', activation: 'swish', name: 'sep' }), x);
+    const skip = on(L.conv2dTranspose({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', name: 'up' }), x);
+    x = on(L.add({ name: 'join' }), [skip, on(L.upSampling2d({ name: 'nearest' }), x)]);
+    x = on(L.cropping2D({ cropping: [[0, 1], [1, 0]], name: 'crop' }), x); // 32 -> 31
+    x = on(L.layerNormalization({ name: 'ln' }), x);
+    x = on(L.concatenate({ name: 'cat' }), [x, on(L.depthwiseConv2d({ kernelSize: 3, padding: 'same', depthMultiplier: 2, activation: 'gelu', name: 'dw' }), x)]);
+    x = on(L.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same', name: 'pool' }), x);
+    x = on(L.globalAveragePooling2d({ name: 'gap' }), x);
+    x = on(L.dense({ units: labels.length, activation: 'softmax', name: 'probs' }), x);
+    const model = tfl.model({ inputs: image, outputs: x });
+    randomizeNonKernels(model, 2);
+    for (const fp16 of [false, true]) {
+      const { bytes } = exportModel(model, contract, { fp16 });
+      checkModel(decodeModel(bytes));
+      const m = await parity(model, bytes, photos);
+      const tolerance = fp16 ? TOLERANCE.fp16 : TOLERANCE.fp32;
+      assert.ok(m.maxAbsDiff <= tolerance && m.maxLogitRelErr <= tolerance, `fp16 ${fp16}: ${JSON.stringify(m)}`);
+    }
+    model.dispose();
   });
 });

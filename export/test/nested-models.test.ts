@@ -124,6 +124,7 @@ describe('shared layers in nested models', () => {
     checkExportable(model);
     const onnx = await assertExportsLikeTfjs(model, 4);
     assert.equal(opCounts(onnx).Conv, 2);
+    assert.deepEqual(onnx.graph.initializer.map((t) => t.name).filter((n) => n.startsWith('block_conv/')).sort(), ['block_conv/B', 'block_conv/W'], 'the weights once, read by both calls');
     model.dispose();
   });
 

@@ -101,6 +101,7 @@ export class GraphBuilder {
   private readonly names = new Set<string>();
   private readonly layoutCache = new Map<string, Value>();
   private readonly produced = new Set<string>();
+  private readonly weightsByBase = new Map<string, { name: string; dims: number[]; data: Float32Array }[]>();
 
   /** `reserved`: names only the caller may give (the graph's input and outputs). `opset`: the one the graph is written for. */
   constructor(
@@ -136,10 +137,19 @@ export class GraphBuilder {
     return output;
   }
 
-  /** Adds a float initializer (stored as float16 when the model is exported with fp16). */
+  /**
+   * Adds a float initializer (stored as float16 when the model is exported with fp16). A layer called more
+   * than once asks for the same weight under the same base name each time: an identical one is reused.
+   */
   weight(base: string, data: Float32Array, dims: number[]): string {
+    const same = (this.weightsByBase.get(base) ?? []).find(
+      (w) => w.dims.length === dims.length && w.dims.every((d, i) => d === dims[i]) && w.data.length === data.length && w.data.every((v, i) => Object.is(v, data[i])),
+    );
+    if (same) return same.name;
     const name = this.unique(base);
-    this.initializers.push({ name, dims, data });
+    const init = { name, dims, data };
+    this.initializers.push(init);
+    this.weightsByBase.set(base, [...(this.weightsByBase.get(base) ?? []), init]);
     return name;
   }
 

@@ -34,6 +34,7 @@ export const EXPORTABLE_LAYER_CLASSES: readonly string[] = [
   'Permute',
   'ReLU',
   'RepeatVector',
+  'Rescaling',
   'Reshape',
   'SeparableConv2D',
   'Softmax',

@@ -79,10 +79,9 @@ export const convertConv2D: LayerConverter = (ctx) => {
 };
 
 export const convertDepthwiseConv2D: LayerConverter = (ctx) => {
-  // tfjs-layers (4.22) runs DepthwiseConv2D undilated whatever dilationRate says, and computes its output
-  // shape that way too: a dilated export would not give the tfjs model's numbers, an undilated one not its config's.
-  const dilations = pair(ctx.config.dilationRate ?? 1);
-  if (dilations[0] !== 1 || dilations[1] !== 1) unsupported(ctx, `dilationRate ${JSON.stringify(dilations)} (tfjs runs DepthwiseConv2D undilated; only 1 is supported)`);
+  // tfjs-layers (4.22) runs DepthwiseConv2D undilated whatever dilationRate says (it passes no dilation to
+  // tfjs-core), and computes its output shape that way too. The export does what tfjs computes, as everywhere.
+  const dilations: [number, number] = [1, 1];
   const kernel = weight(ctx, 'depthwise_kernel');
   const [kh, kw, channels, multiplier] = kernel.shape;
   const weights: ConvWeights = {

@@ -7,6 +7,17 @@ import { attr, physicalAxes, tfjsLayout, type GraphBuilder, type Value } from '.
 import { applyActivation, fusedActivation } from './activation.js';
 import { checkChannelsLast, singleInput, unsupported, weight, type LayerConverter } from './context.js';
 
+/** tfjs Rescaling (a preprocessing layer Keras models start with): x * scale + offset. */
+export const convertRescaling: LayerConverter = (ctx) => {
+  const b = ctx.builder;
+  const input = singleInput(ctx);
+  const name = ctx.layer.name;
+  const scale = Number(ctx.config.scale ?? 1);
+  const offset = Number(ctx.config.offset ?? 0);
+  const scaled = b.node('Mul', [input.name, b.scalar(`${name}/scale`, scale)], `${name}/scaled`);
+  return { ...input, name: b.node('Add', [scaled, b.scalar(`${name}/offset`, offset)], name) };
+};
+
 /** Dropout, AlphaDropout, GaussianDropout, GaussianNoise and SpatialDropout1D are the identity at inference. */
 export const convertIdentity: LayerConverter = (ctx) => singleInput(ctx);
 

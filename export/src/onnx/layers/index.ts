@@ -6,7 +6,7 @@ import type { Value } from '../graph-builder.js';
 import { checkActivation, convertActivation, convertELU, convertLeakyReLU, convertPReLU, convertReLU, convertSoftmax, convertThresholdedReLU } from './activation.js';
 import { checkChannelsLast, unsupported, type LayerContext, type LayerConverter, type LayerRef } from './context.js';
 import { convertConv2D, convertConv2DTranspose, convertDepthwiseConv2D, convertSeparableConv2D, paddingMode } from './conv.js';
-import { convertDense, convertFlatten, convertIdentity, convertPermute, convertRepeatVector, convertReshape } from './core.js';
+import { convertDense, convertFlatten, convertIdentity, convertPermute, convertRepeatVector, convertRescaling, convertReshape } from './core.js';
 import { convertAdd, convertAverage, convertConcatenate, convertMaximum, convertMinimum, convertMultiply } from './merge.js';
 import { convertBatchNormalization, convertLayerNormalization } from './normalization.js';
 import { convertAveragePooling2D, convertGlobalAveragePooling2D, convertGlobalMaxPooling2D, convertMaxPooling2D } from './pooling.js';
@@ -38,6 +38,7 @@ const CONVERTERS: Record<string, LayerConverter> = {
   Reshape: convertReshape,
   Permute: convertPermute,
   RepeatVector: convertRepeatVector,
+  Rescaling: convertRescaling,
   Add: convertAdd,
   Multiply: convertMultiply,
   Average: convertAverage,

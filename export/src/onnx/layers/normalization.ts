@@ -19,7 +19,9 @@ function configAxis(ctx: LayerContext, fallback: number): number[] {
 
 /** Whether a BatchNormalization normalizes the channel axis (what folding into a Conv needs). */
 export function normalizesChannels(ctx: Pick<LayerContext, 'config'>, rank: number): boolean {
-  const axis = ctx.config.axis ?? -1;
+  const raw = ctx.config.axis ?? -1;
+  // Keras 3 writes the axis as a one-element list.
+  const axis = Array.isArray(raw) && raw.length === 1 ? raw[0] : raw;
   return axis === -1 || axis === rank - 1;
 }
 

@@ -3,7 +3,7 @@
 import { UnsupportedOpError } from '../errors.js';
 import { attr, type Attribute, type GraphBuilder } from '../onnx/graph-builder.js';
 import { Attrs, type NodeDef } from './graph-def.js';
-import { identity, invert, isIdentity, NCHW, permute, transposeData } from './layout.js';
+import { identity, invert, NCHW, permute, transposeData } from './layout.js';
 
 /** A tensor the ONNX graph computes at run time (always float: float32, or float16 in fp16 models). */
 export interface Tensor {
@@ -16,6 +16,12 @@ export interface Tensor {
   perm: number[];
   /** For a layout conversion: the value it was made from, so conversions never chain. */
   source?: Tensor;
+  /**
+   * For a flattened image ([batch, H*W*C]) whose ONNX elements are in C,H,W order (Flatten of the NCHW
+   * value): that NCHW value. Only MatMul reads it as it is (by permuting its weight rows); every other
+   * consumer gets the elements in tfjs order (OpContext.input()).
+   */
+  chw?: Tensor;
 }
 
 /** A tensor known at export time: weights, and shape arithmetic folded by the exporter. */
@@ -31,7 +37,8 @@ export interface Constant {
 export type GValue = Tensor | Constant;
 
 export class GraphContext {
-  private readonly conversions = new Map<string, Tensor>();
+  /** ONNX name of each conversion made: by source ONNX name and ONNX permutation (views of one tensor share them). */
+  private readonly conversions = new Map<string, string>();
 
   constructor(
     readonly builder: GraphBuilder,
@@ -55,17 +62,29 @@ export class GraphContext {
     if (permEquals(value.perm, perm)) return value;
     const source = value.source ?? value;
     if (permEquals(source.perm, perm)) return source;
-    const key = `${source.name}\u0000${perm.join(',')}`;
-    let converted = this.conversions.get(key);
-    if (!converted) {
-      // ONNX axis k of the result is tfjs axis perm[k], which is axis inverse(source.perm)[perm[k]] of the source.
-      const inverse = invert(source.perm);
-      const onnxPerm = perm.map((p) => inverse[p]);
-      const name = this.node('Transpose', [source.name], `${source.name}/t${perm.join('')}`, { perm: attr.ints(onnxPerm) });
-      converted = { kind: 'tensor', name, shape: source.shape, perm, source };
-      this.conversions.set(key, converted);
+    // ONNX axis k of the result is tfjs axis perm[k], which is axis inverse(source.perm)[perm[k]] of the source.
+    const inverse = invert(source.perm);
+    const onnxPerm = perm.map((p) => inverse[p]);
+    const key = `${source.name}\u0000${onnxPerm.join(',')}`;
+    let name = this.conversions.get(key);
+    if (!name) {
+      name = this.node('Transpose', [source.name], `${source.name}/t${onnxPerm.join('')}`, { perm: attr.ints(onnxPerm) });
+      this.conversions.set(key, name);
     }
-    return converted;
+    return { kind: 'tensor', name, shape: source.shape, perm, source };
+  }
+
+  /** A flattened image in tfjs (H,W,C) element order, made once from its NCHW image when it has one in C,H,W order. */
+  hwcOrder(value: Tensor): Tensor {
+    if (!value.chw) return value;
+    const key = `${value.name}\u0000hwc`;
+    let name = this.conversions.get(key);
+    if (!name) {
+      const image = this.tfjsOrder(value.chw);
+      name = this.node('Reshape', [image.name, this.int64(`${value.name}/hwc_shape`, [0, -1])], `${value.name}/hwc`);
+      this.conversions.set(key, name);
+    }
+    return { kind: 'tensor', name, shape: value.shape, perm: value.perm };
   }
 
   tfjsOrder(value: Tensor): Tensor {
@@ -98,8 +117,6 @@ export class GraphContext {
 
 const permEquals = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
-export { isIdentity };
-
 /** One node to convert, with its input values. */
 export class OpContext {
   readonly attrs: Attrs;
@@ -125,7 +142,14 @@ export class OpContext {
     throw new UnsupportedOpError(this.node.op, this.node.name, reason);
   }
 
+  /** Input i, a flattened image in tfjs element order (see Tensor.chw). */
   input(i: number): GValue {
+    const value = this.raw(i);
+    return value.kind === 'tensor' && value.chw ? this.graph.hwcOrder(value) : value;
+  }
+
+  /** Input i as it is, a flattened image possibly in C,H,W element order. */
+  raw(i: number): GValue {
     const value = this.inputs[i];
     if (!value) this.unsupported(`it has ${this.inputs.length} inputs, expected at least ${i + 1}`);
     return value;

@@ -94,7 +94,7 @@ export function exportGraphModel(model: GraphModel, contract: ModelContract, opt
   const fp16 = options.fp16 ?? false;
   const graphDef: GraphDef = graphDefOf(model);
   const head = graphHead(model, graphDef, options.outputs ?? 'auto');
-  const { order } = reachableNodes(graphDef, head.logits);
+  const order = reachableNodes(graphDef, head.logits);
   checkOps(order);
   checkInput(model, order, contract);
 
@@ -107,7 +107,7 @@ export function exportGraphModel(model: GraphModel, contract: ModelContract, opt
 
   const result = values.get(head.logits);
   if (result?.kind !== 'tensor') throw new ExportError(`The model's logits "${head.logits}" do not depend on its input.`);
-  const logits = graph.tfjsOrder(result);
+  const logits = graph.tfjsOrder(graph.hwcOrder(result));
   if (logits.shape.length !== 2) throw new ExportError(`The logits "${head.logits}" have shape [${logits.shape.join(', ')}]; pets-export needs [batch, classes].`);
   checkOutputWidth(contract, logits.shape[1]);
   // The final softmax runs in float32 even in fp16 models: probabilities keep their precision.

@@ -1,5 +1,6 @@
 // Reading a tfjs-converter GraphDef (model.json's modelTopology): its nodes, their attributes in the JSON
 // form of tensorflow/core/framework/attr_value.proto, and the nodes an output depends on, in order.
+import { ExportError } from '../errors.js';
 
 /** attr_value.proto as tfjs-converter writes it to JSON: int64s as strings, strings as base64. */
 export interface AttrValue {
@@ -88,18 +89,17 @@ export function dataInputs(node: NodeDef): { node: string; output: number }[] {
   return (node.input ?? []).map(parseInput).filter((input) => !input.control);
 }
 
-/** The nodes `output` depends on, each after its inputs, and how many reachable nodes read each node. */
-export function reachableNodes(graph: GraphDef, output: string): { order: NodeDef[]; consumers: Map<string, number> } {
+/** The nodes `output` depends on, each after its inputs. */
+export function reachableNodes(graph: GraphDef, output: string): NodeDef[] {
   const byName = new Map(graph.node.map((n) => [n.name, n]));
   const order: NodeDef[] = [];
   const state = new Map<string, 'open' | 'done'>();
-  const consumers = new Map<string, number>();
   // Iterative depth-first search: real graphs are deep enough to overflow recursion.
   const stack: { node: NodeDef; next: number }[] = [];
   const push = (name: string, from: string): void => {
     const node = byName.get(name);
-    if (!node) throw new Error(`The GraphDef has no node "${name}" (read by "${from}").`);
-    if (state.get(name) === 'open') throw new Error(`The GraphDef has a cycle through "${name}".`);
+    if (!node) throw new ExportError(`The GraphDef has no node "${name}" (read by "${from}").`);
+    if (state.get(name) === 'open') throw new ExportError(`The GraphDef has a cycle through "${name}".`);
     if (state.get(name) === 'done') return;
     state.set(name, 'open');
     stack.push({ node, next: 0 });
@@ -109,14 +109,12 @@ export function reachableNodes(graph: GraphDef, output: string): { order: NodeDe
     const top = stack[stack.length - 1];
     const inputs = dataInputs(top.node);
     if (top.next < inputs.length) {
-      const input = inputs[top.next++];
-      consumers.set(input.node, (consumers.get(input.node) ?? 0) + 1);
-      push(input.node, top.node.name);
+      push(inputs[top.next++].node, top.node.name);
       continue;
     }
     stack.pop();
     state.set(top.node.name, 'done');
     order.push(top.node);
   }
-  return { order, consumers };
+  return order;
 }

@@ -1,6 +1,6 @@
 // What the tfjs graph model itself says for a batch (tfjs-converter's executor, the verification reference):
 // its probabilities and the logits before its softmax.
-import { tf, type Tensor } from '@pets/train/tfjs';
+import { tf } from '@pets/train/tfjs';
 import type { TfjsOutputs } from '../verify/tfjs-reference.js';
 import type { GraphHead } from './graph-head.js';
 import type { GraphModel } from './tfjs-converter.js';
@@ -18,7 +18,8 @@ export function graphModelReference(model: GraphModel, head: GraphHead, x: Float
     const count = Math.min(CHUNK, n - start);
     const batch = tf.tensor(x.subarray(start * perImage, (start + count) * perImage), [count, ...rest]);
     const names = head.softmax ? [head.logits, head.output] : [head.logits];
-    const outputs = model.execute(batch, names) as Tensor[];
+    const result = model.execute(batch, names); // one name: a Tensor, not a list
+    const outputs = Array.isArray(result) ? result : [result];
     const p = head.softmax ? outputs[1] : tf.softmax(outputs[0]);
     probabilities.push(...(p.dataSync() as Float32Array));
     logits.push(...(outputs[0].dataSync() as Float32Array));

@@ -6,7 +6,7 @@ import { BINARY_OPS, binary, softmax, unary } from './ops/elementwise.js';
 import { matMul } from './ops/matmul.js';
 import { fusedBatchNorm } from './ops/normalization.js';
 import { reduce } from './ops/reduce.js';
-import { cast, pack, prod, shapeOf, stridedSlice } from './ops/shape-arithmetic.js';
+import { cast, gather, pack, prod, shapeOf, sizeOrRank, slice, stridedSlice } from './ops/shape-arithmetic.js';
 import { concat, expandDims, identityOp, pad, reshape, squeeze, transpose } from './ops/shape.js';
 
 export type OpConverter = (ctx: OpContext) => GValue;
@@ -50,10 +50,14 @@ export const GRAPH_OPS: Readonly<Record<string, OpConverter>> = {
   Pack: pack,
   Prod: prod,
   Cast: cast,
+  Slice: slice,
+  GatherV2: gather,
+  Size: sizeOrRank,
+  Rank: sizeOrRank,
 };
 
 /** Every TensorFlow op exportGraphModel() translates, sorted. */
 export const SUPPORTED_GRAPH_OPS: readonly string[] = Object.keys(GRAPH_OPS).sort();
 
 /** Ops computed at export time only (their inputs must be constants or, for Shape, a shape known statically). */
-export const FOLDED_ONLY_OPS: readonly string[] = ['Cast', 'FloorDiv', 'Pack', 'Prod', 'Shape', 'StridedSlice'];
+export const FOLDED_ONLY_OPS: readonly string[] = ['FloorDiv', 'GatherV2', 'Pack', 'Prod', 'Rank', 'Shape', 'Size', 'Slice', 'StridedSlice'];

@@ -4,6 +4,7 @@ import { attr } from '../../onnx/graph-builder.js';
 import type { Constant, GValue, OpContext, Tensor } from '../context.js';
 import { broadcastShapes, identity } from '../layout.js';
 import { foldBinary, foldUnary } from './fold.js';
+import { flattenChw } from './flatten.js';
 
 // TensorFlow's SELU constants (tf.nn.selu); ONNX Selu's defaults are the same numbers in float32.
 const SELU_ALPHA = 1.6732632423543772;
@@ -66,14 +67,20 @@ const UNARY_FOLDS: Record<string, (x: number) => number> = {
 
 /** Relu, Relu6, Elu, Selu, LeakyRelu, Sigmoid, Tanh, Softplus, Rsqrt, Sqrt, Square, Exp, Neg. */
 export function unary(ctx: OpContext): GValue {
-  const input = ctx.input(0);
-  if (input.kind === 'const') {
+  const raw = ctx.raw(0);
+  if (raw.kind === 'const') {
     if (ctx.op === 'LeakyRelu') {
       const alpha = ctx.attrs.float('alpha', 0.2);
-      return foldUnary(input, (x) => (x >= 0 ? x : alpha * x));
+      return foldUnary(raw, (x) => (x >= 0 ? x : alpha * x));
     }
-    return foldUnary(input, UNARY_FOLDS[ctx.op]);
+    return foldUnary(raw, UNARY_FOLDS[ctx.op]);
   }
+  // Elementwise commutes with flattening: a flattened NCHW image stays one for the MatMul after it.
+  if (raw.chw) return flattenChw(ctx, unaryTensor(ctx, raw.chw));
+  return unaryTensor(ctx, raw);
+}
+
+function unaryTensor(ctx: OpContext, input: Tensor): Tensor {
   const g = ctx.graph;
   const out = (name: string): Tensor => ({ ...input, name, source: undefined });
   switch (ctx.op) {

@@ -69,3 +69,34 @@ export function cast(ctx: OpContext): GValue {
   const values = Array.from(x.data, (v) => (toFloat ? v : dtype === 'bool' ? Number(v !== 0) : isFloat(x.dtype) ? Math.trunc(v) : v));
   return constant(dtype, x.shape, values);
 }
+
+/** Slice of a constant vector (begin, size; size -1 to the end). */
+export function slice(ctx: OpContext): GValue {
+  const x = folded(ctx, 0, 'input');
+  const [begin] = Array.from(folded(ctx, 1, 'begin').data);
+  const [size] = Array.from(folded(ctx, 2, 'size').data);
+  if (x.shape.length !== 1) ctx.unsupported('only a 1-D Slice is supported (shape arithmetic)');
+  const values = Array.from(x.data).slice(begin, size === -1 ? undefined : begin + size);
+  return constant(x.dtype, [values.length], values);
+}
+
+/** GatherV2 from a constant vector along axis 0. */
+export function gather(ctx: OpContext): GValue {
+  const x = folded(ctx, 0, 'params');
+  const indices = folded(ctx, 1, 'indices');
+  const [axis] = Array.from(folded(ctx, 2, 'axis').data);
+  if (x.shape.length !== 1 || axis !== 0 || ctx.attrs.int('batch_dims', 0) !== 0) ctx.unsupported('only a GatherV2 from a vector is supported (shape arithmetic)');
+  const values = Array.from(indices.data, (i) => {
+    const at = i < 0 ? i + x.shape[0] : i;
+    if (at < 0 || at >= x.shape[0]) ctx.unsupported(`index ${i} out of range for ${x.shape[0]} values`);
+    return x.data[at];
+  });
+  return constant(x.dtype, indices.shape, values);
+}
+
+/** Size (element count, NaN when it depends on the batch) and Rank. */
+export function sizeOrRank(ctx: OpContext): GValue {
+  const x = ctx.input(0);
+  const size = x.shape.reduce((n, d) => n * (d === -1 ? NaN : d), 1);
+  return constant('int32', [], [ctx.op === 'Rank' ? x.shape.length : size]);
+}

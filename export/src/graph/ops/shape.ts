@@ -3,11 +3,12 @@
 // Pad work on the value's layout; Reshape needs elements in tfjs order.
 import { attr } from '../../onnx/graph-builder.js';
 import type { Constant, GValue, OpContext, Tensor } from '../context.js';
-import { axisOf, dropAxes, identity, invert, permute, sameElementOrder, sizeOf, transposeData } from '../layout.js';
+import { axisOf, dropAxes, identity, invert, NCHW, permute, sameElementOrder, sizeOf, transposeData } from '../layout.js';
 import { foldConcat } from './fold.js';
+import { flattenChw } from './flatten.js';
 
 export function identityOp(ctx: OpContext): GValue {
-  return ctx.input(0);
+  return ctx.raw(0);
 }
 
 /** The output shape of a Reshape: -1 (or NaN, a batch-dependent entry) resolved where the sizes allow. */
@@ -34,6 +35,9 @@ export function reshape(ctx: OpContext): GValue {
   const target = Array.from(ctx.constant(1, 'shape').data);
   const { onnx, shape } = reshapeTarget(ctx, x, target);
   if (x.kind === 'const') return { ...x, shape };
+  if (shape.length === 2 && shape[0] === -1 && x.shape.length === 4 && !sameElementOrder(x.shape, x.perm) && x.perm.join() === NCHW.join()) {
+    return flattenChw(ctx, x);
+  }
   // Reshape reads elements in order: a layout that only moved size-1 axes can be reshaped as it is.
   const input = sameElementOrder(x.shape, x.perm) ? (x.perm[0] === 0 ? x : ctx.graph.tfjsOrder(x)) : ctx.graph.tfjsOrder(x);
   const name = ctx.graph.node('Reshape', [input.name, ctx.graph.int64(ctx.base('/shape'), onnx)], ctx.base());

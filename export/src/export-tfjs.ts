@@ -1,7 +1,6 @@
 // exportTfjsModel(): any TensorFlow.js image classifier (a model.json, Layers or graph format, that pets
 // did not train) -> one verified .onnx file with the contract from flags or its metadata.json. Like
 // exportRun(): written under a temporary name, proven against tfjs with onnxruntime-node, then renamed.
-import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { chooseBackend, commitTemporary, writeTemporary, type BackendRequest } from '@pets/train';
@@ -59,10 +58,6 @@ export interface ExportTfjsResult {
   provenance: Record<string, unknown>;
 }
 
-function bundleSha256(json: string, weights: ArrayBuffer): string {
-  return createHash('sha256').update(json).update(new Uint8Array(weights)).digest('hex');
-}
-
 export async function exportTfjsModel(options: ExportTfjsOptions): Promise<ExportTfjsResult> {
   const emit = options.onEvent ?? (() => {});
   const opset = options.opset ?? DEFAULT_OPSET;
@@ -93,7 +88,7 @@ export async function exportTfjsModel(options: ExportTfjsOptions): Promise<Expor
       source: 'tfjs',
       modelJson: bundle.modelJson,
       format: bundle.format,
-      bundleSha256: bundleSha256(JSON.stringify({ ...bundle.extra, modelTopology: bundle.topology }), bundle.weightData),
+      bundleSha256: bundle.sha256,
       ...(metadata ? { metadata: metadata.raw } : {}),
       logits,
       exporter: { name: EXPORTER.name, version: EXPORTER.version },

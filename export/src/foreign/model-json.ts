@@ -1,6 +1,7 @@
 // A TensorFlow.js model.json on disk, Layers or graph format, with its weight shards read and checked
 // against the manifest before tfjs sees them: a foreign file, a missing or cut-off shard is one clear line
 // here instead of an error from deep inside tfjs.
+import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { ExportError } from '../errors.js';
@@ -35,6 +36,8 @@ export interface TfjsBundle {
   weightSpecs: WeightSpec[];
   /** Every shard, concatenated in manifest order. */
   weightData: ArrayBuffer;
+  /** SHA-256 of model.json's bytes followed by every shard's, in manifest order (lowercase hex). */
+  sha256: string;
 }
 
 const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, float16: 2, uint8: 1, uint16: 2, int8: 1, int16: 2, complex64: 8 };
@@ -72,15 +75,15 @@ async function modelJsonPath(path: string): Promise<string> {
 /** Reads model.json and its shards; ExportError for anything that is not a complete tfjs model. */
 export async function readTfjsBundle(path: string): Promise<TfjsBundle> {
   const modelJson = await modelJsonPath(path);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(modelJson, 'utf8');
+    bytes = await readFile(modelJson);
   } catch (error) {
     throw new ExportError(`Cannot read ${modelJson}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`);
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = JSON.parse(bytes.toString('utf8'));
   } catch (error) {
     throw new ExportError(`${modelJson} is not a TensorFlow.js model.json (not JSON: ${(error as Error).message.split('\n')[0]}).`);
   }
@@ -100,15 +103,15 @@ export async function readTfjsBundle(path: string): Promise<TfjsBundle> {
     let size = 0;
     for (const p of paths as string[]) {
       const file = join(dirname(modelJson), p);
-      let bytes: Uint8Array;
+      let shard: Uint8Array;
       try {
-        bytes = await readFile(file);
+        shard = await readFile(file);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         throw new ExportError(code === 'ENOENT' ? `Weight shard ${p} of ${modelJson} is missing (${file}); copy every file its weightsManifest names next to it.` : `Cannot read weight shard ${file}: ${code ?? (error as Error).message}.`);
       }
-      parts.push(bytes);
-      size += bytes.byteLength;
+      parts.push(shard);
+      size += shard.byteLength;
     }
     if (size !== expected) {
       throw new ExportError(`Weight shards ${(paths as string[]).join(', ')} of ${modelJson} hold ${size} bytes, expected ${expected} from the weightsManifest; the copy is damaged or incomplete.`);
@@ -123,5 +126,6 @@ export async function readTfjsBundle(path: string): Promise<TfjsBundle> {
   }
   const { modelTopology, weightsManifest, ...extra } = json;
   void weightsManifest;
-  return { modelJson, format, topology: modelTopology as Record<string, unknown>, extra, weightSpecs, weightData: weightData.buffer };
+  const sha256 = createHash('sha256').update(bytes).update(weightData).digest('hex');
+  return { modelJson, format, topology: modelTopology as Record<string, unknown>, extra, weightSpecs, weightData: weightData.buffer, sha256 };
 }

@@ -168,7 +168,7 @@ describe('pets-export bad input', () => {
   });
 
   test('BAD CALL - usage errors exit with 2', () => {
-    assertUserError(petsExport('--out', out()), /Missing required argument: run/, 2);
+    assertUserError(petsExport('--out', out()), /Give either --run \(pets-train runs\) or --tfjs/, 2);
     assertUserError(petsExport('--run', runDir, '--out', out(), '--fp32'), /Unknown argument: fp32/, 2);
   });
 });

@@ -9,6 +9,7 @@ import { SPLIT_NAMES, type SplitName } from '@pets/train';
 import { formatReports } from './parity/format.js';
 import { PARITY_PROVIDERS, runParity, type ParityProvider } from './parity/run-parity.js';
 import { runEndToEnd } from './parity/run-e2e.js';
+import { tfjsParity } from './parity/cli-tfjs.js';
 
 const PARITY_USER_ERRORS = ['CheckpointError', 'DatasetError', 'BackendUnavailableError'];
 const progress = (message: string) => process.stderr.write(`\r${message}   `);
@@ -21,7 +22,13 @@ try {
       'Compare the ONNX model on every provider with the tfjs checkpoint it was exported from, on a split',
       (y) =>
         y
-          .option('run', { type: 'string', demandOption: true, describe: 'Run directory the model was exported from' })
+          .option('run', { type: 'string', describe: 'Run directory the model was exported from' })
+          .option('tfjs', { type: 'string', describe: 'Instead of --run: the TensorFlow.js model.json the model was exported from (pets-export --tfjs), compared on --images' })
+          .option('images', { type: 'string', describe: 'With --tfjs: folder of photos [default: the bundled data/pets-mini/images]' })
+          .check((a) => {
+            if ((a.run === undefined) === (a.tfjs === undefined)) throw new UsageError('Give either --run or --tfjs.');
+            return true;
+          })
           .option('model', { type: 'string', demandOption: true, describe: 'The exported .onnx model' })
           .option('data', { type: 'string', describe: 'Dataset root [default: the run\'s]' })
           .option('split', { choices: SPLIT_NAMES, default: 'test' as SplitName, describe: 'Split to compare on' })
@@ -34,8 +41,12 @@ try {
       async (argv) => {
         const providers = argv.providers.split(',').map((p) => p.trim());
         for (const p of providers) if (!(PARITY_PROVIDERS as readonly string[]).includes(p)) throw new UsageError(`Unsupported provider "${p}". Expected one of: ${PARITY_PROVIDERS.join(', ')}.`);
+        if (argv.tfjs !== undefined) {
+          await tfjsParity({ ...argv, tfjs: argv.tfjs, providers: providers as ParityProvider[] });
+          return;
+        }
         const report = await runParity({
-          run: argv.run, model: argv.model, data: argv.data, split: argv.split, checkpoint: argv.checkpoint,
+          run: argv.run as string, model: argv.model, data: argv.data, split: argv.split, checkpoint: argv.checkpoint,
           providers: providers as ParityProvider[], limit: argv.limit, webgpuLimit: argv.webgpuLimit, maxAbsProbability: argv.maxDp, onProgress: progress,
         });
         process.stderr.write('\n');

@@ -6,4 +6,5 @@ export const EXPORT_USER_ERRORS = [
   'CheckpointError',
   'BackendUnavailableError',
   'DatasetError',
+  'UnsupportedOpError',
 ];

@@ -12,14 +12,17 @@ import { TOLERANCE } from '../verify/verify.js';
 import { TRITON_CLI_OPTIONS, writeTritonModels } from '../triton/cli-options.js';
 import { describeError } from '@pets/runtime/cli-errors';
 import { EXPORT_USER_ERRORS } from './errors.js';
+import { checkMode, TFJS_OPTIONS, tfjsHandler } from './export-tfjs.js';
 
 export const command = '$0';
-export const describe = 'Export pets-train checkpoints to ONNX, verified against tfjs';
+export const describe = 'Export pets-train checkpoints, or any TensorFlow.js image classifier (--tfjs), to ONNX, verified against tfjs';
 
 export function builder(yargs: Argv) {
   return yargs
-    .option('run', { type: 'string', array: true, demandOption: true, describe: 'Run directory written by pets-train; repeat it or use a glob (runs/*) for several' })
+    .option('run', { type: 'string', array: true, describe: 'Run directory written by pets-train; repeat it or use a glob (runs/*) for several' })
     .option('out', { type: 'string', demandOption: true, describe: 'Output .onnx file; with several runs, a directory (files are named after the run directories)' })
+    .options(TFJS_OPTIONS)
+    .check(checkMode)
     .option('checkpoint', { type: 'string', default: 'best', describe: 'best, last or epoch-N' })
     .option('opset', { type: 'number', default: DEFAULT_OPSET, describe: `ONNX opset, ${MIN_OPSET}-${MAX_OPSET}` })
     .option('dtype', { choices: DTYPES, describe: 'Weights and compute: fp32; fp16 (half the size; input and outputs stay float32); int8 (QDQ, activations calibrated, a quarter of the size) [default: fp32]' })
@@ -33,7 +36,9 @@ export function builder(yargs: Argv) {
     .options(TRITON_CLI_OPTIONS)
     .example('$0 --run runs/m5 --out models/m5.onnx', 'export the best checkpoint of one run')
     .example('$0 --run "runs/*" --out models/ --fp16', 'every run, ranked by validation accuracy, as float16 models')
-    .example('$0 --run runs/m5 --out models/m5.onnx --triton-repo triton/', 'and a Triton model repository serving it (docs/triton.md)');
+    .example('$0 --run runs/m5 --out models/m5.onnx --triton-repo triton/', 'and a Triton model repository serving it (docs/triton.md)')
+    .example('$0 --tfjs tm-model/model.json --out tm.onnx', 'a Teachable Machine export (labels, size, normalization from its metadata.json)')
+    .example('$0 --tfjs web_model/ --labels labels.txt --normalize imagenet --out model.onnx', 'any TensorFlow.js Layers or graph model');
 }
 
 type Args = ArgumentsCamelCase<Awaited<ReturnType<typeof builder>['argv']>>;
@@ -71,8 +76,12 @@ function eventPrinter(): (run: string, event: ExportEvent) => void {
 }
 
 export async function handler(argv: Args): Promise<void> {
+  if (argv.tfjs !== undefined) {
+    await tfjsHandler(argv);
+    return;
+  }
   const result = await exportRuns({
-    runs: argv.run,
+    runs: argv.run as string[],
     out: argv.out,
     checkpoint: argv.checkpoint,
     opset: argv.opset,

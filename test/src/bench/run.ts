@@ -15,6 +15,7 @@ import { serveRows, type ServeBench } from './serve.js';
 import { remoteRows } from './remote.js';
 import { torchPeerRows } from './torch-peer.js';
 import { transferRows } from './transfer.js';
+import { byoModelRows } from './byo-models.js';
 import { DEFAULT_IMAGE_SIZE as FULL } from '@pets/runtime/contract';
 
 const repo = fileURLToPath(new URL('../../../..', import.meta.url));
@@ -85,6 +86,9 @@ else rows.push(...depthwise);
 const transfer = transferRows(quick, progress);
 rows.push(...transfer.rows);
 skipped.push(...transfer.skipped);
+const byo = await byoModelRows(quick, progress);
+rows.push(...byo.rows);
+skipped.push(...byo.skipped);
 
 progress(`export: pets-export on a model3 checkpoint at ${FULL} (verification included)`);
 const root = await mkdtemp(join(tmpdir(), 'pets-bench-'));

@@ -41,7 +41,7 @@ export async function disposeCachedClassifiers(): Promise<void> {
 
 export { Classifier, topPredictions } from './classifier.js';
 export type { ClassifierInfo, ClassifyOutcome, Prediction, PredictOptions } from './classifier.js';
-export { WEB_PROVIDERS } from './backend/web.js';
+export { likelyWebProvider, preloadWebRuntime, WEB_PROVIDERS } from './backend/web.js';
 export type { WebProvider, WebImageInput, WebPlatformOptions } from './backend/web.js';
 export { ExecutionProviderError, ImageDecodeError } from './errors.js';
 export { ModelContractError } from './contract.js';

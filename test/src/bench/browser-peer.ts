@@ -4,9 +4,9 @@
 // bundled by esbuild and served by the demo's server (precompressed files, COOP/COEP). Warm batch-1
 // latency side by side; cold start to the first shown result with an empty cache on a throttled network
 // (Chrome DevTools Protocol: 20 Mbit/s, 40 ms RTT); and each of the demo's load levers turned off alone.
-// `node test/dist/src/bench/browser-peer.js --checkpoint DIR --model FILE.onnx` runs it alone.
+// `node test/dist/src/bench/browser-peer.js --run RUN --model FILE.onnx` runs it alone.
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -53,8 +53,12 @@ window.tfjsInfer = async () => {
   y.dispose();
   return p;
 };
-document.getElementById('sample').addEventListener('click', async (event) => {
-  const blob = await (await fetch(event.target.dataset.src)).blob();
+// The sample button comes from the script, as the demo's do: a click before then would be lost.
+const sample = Object.assign(document.createElement('button'), { id: 'sample', textContent: 'sample' });
+sample.dataset.src = document.body.dataset.sample;
+document.body.append(sample);
+sample.addEventListener('click', async () => {
+  const blob = await (await fetch(sample.dataset.src)).blob();
   const [model, { imageSize, normalization, labels }] = await Promise.all([ready, contract]);
   const bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none', imageOrientation: 'from-image' });
   const y = tf.tidy(() => {
@@ -93,7 +97,7 @@ async function buildTfjsPage(checkpoint: string, outDir: string, photo: string):
   await writeFile(
     join(outDir, 'index.html'),
     `<!doctype html><html lang="en"><meta charset="utf-8"><title>tfjs peer</title><script type="module" src="main.js"></script>
-<p id="status">Loading…</p><button id="sample" data-src="samples/${photo}">${photo}</button><ol id="predictions"></ol><div id="result"></div></html>\n`,
+<body data-sample="samples/${photo}"><p id="status">Loading…</p><ol id="predictions"></ol><div id="result"></div></body></html>\n`,
   );
   await precompress(outDir);
 }
@@ -193,8 +197,18 @@ export interface BrowserPeerResult {
   ratios?: { warm: number; cold: number };
 }
 
-/** `checkpoint`: a pets-train checkpoint folder (model.json, weights.bin, contract.json); `onnx`: the same model exported by pets-export. */
-export async function browserPeerRows(checkpoint: string, onnx: string, progress: (message: string) => void, options: { rounds?: number } = {}): Promise<BrowserPeerResult> {
+/** A checkpoint folder (model.json, weights.bin, contract.json): `dir` itself, or a run's best checkpoint. */
+async function checkpointIn(dir: string): Promise<string> {
+  if (existsSync(join(dir, 'model.json'))) return dir;
+  const index = JSON.parse(await readFile(join(dir, 'checkpoints', 'index.json'), 'utf8')) as { best: { dir: string } };
+  return join(dir, 'checkpoints', index.best.dir);
+}
+
+/**
+ * `run`: a pets-train run (its best checkpoint is used) or a checkpoint folder; `onnx`: the same model
+ * exported by pets-export.
+ */
+export async function browserPeerRows(run: string, onnx: string, progress: (message: string) => void, options: { rounds?: number } = {}): Promise<BrowserPeerResult> {
   if (!existsSync(CHROMIUM_PATH)) return { rows: [], skipped: [`Chromium peer rows: no Chromium at ${CHROMIUM_PATH} (apt-get install chromium, or set PETS_CHROMIUM)`] };
   const rounds = options.rounds ?? 3;
   const root = await mkdtemp(join(tmpdir(), 'pets-bench-browser-'));
@@ -213,7 +227,7 @@ export async function browserPeerRows(checkpoint: string, onnx: string, progress
     servers.push(await serveSite({ dir: join(root, 'all'), port: 0, precompressed: false }));
     sites.uncompressed = { name: 'uncompressed', server: servers[servers.length - 1], sample: '.sample >> nth=0' };
     progress('browser: building the tfjs-backend-wasm page');
-    await buildTfjsPage(checkpoint, join(root, 'tfjs'), photo);
+    await buildTfjsPage(await checkpointIn(run), join(root, 'tfjs'), photo);
     servers.push(await serveSite({ dir: join(root, 'tfjs'), port: 0 }));
     sites.tfjs = { name: 'tfjs', server: servers[servers.length - 1], sample: '#sample' };
 
@@ -317,9 +331,9 @@ async function warmLatency(browser: Browser, pets: Site, tfjs: Site, rounds: num
 }
 
 async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { checkpoint: { type: 'string' }, model: { type: 'string' }, rounds: { type: 'string', default: '3' } } });
-  if (!values.checkpoint || !values.model) throw new TypeError('Usage: browser-peer.js --checkpoint RUN/checkpoints/epoch-NNNN --model MODEL.onnx [--rounds 3]');
-  const result = await browserPeerRows(resolve(values.checkpoint), resolve(values.model), (m) => process.stderr.write(`${m}\n`), { rounds: Number(values.rounds) });
+  const { values } = parseArgs({ args: argv, options: { run: { type: 'string' }, model: { type: 'string' }, rounds: { type: 'string', default: '3' } } });
+  if (!values.run || !values.model) throw new TypeError('Usage: browser-peer.js --run RUN_OR_CHECKPOINT --model MODEL.onnx [--rounds 3]');
+  const result = await browserPeerRows(resolve(values.run), resolve(values.model), (m) => process.stderr.write(`${m}\n`), { rounds: Number(values.rounds) });
   for (const row of result.rows) console.log(`${row.name}\n  median ${row.perImage.median.toFixed(1)} ms (${row.perImage.min.toFixed(1)}-${row.perImage.max.toFixed(1)}, ${row.perImage.runs} runs)${row.note ? `\n  ${row.note}` : ''}`);
   for (const s of result.skipped) console.log(`skipped: ${s}`);
   if (result.ratios) console.log(`ratios: warm ${result.ratios.warm.toFixed(2)}x, cold ${result.ratios.cold.toFixed(2)}x`);

@@ -5,6 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { browserPeerRows, NETWORK, type BrowserPeerResult } from './browser-peer.js';
 import { depthwiseRows } from './depthwise.js';
 import { CHROMIUM_PATH, inferenceRows, photoPath, type Row } from './inference.js';
 import { matmulPeak } from './matmul-peak.js';
@@ -78,6 +79,7 @@ skipped.push(...transfer.skipped);
 
 progress(`export: pets-export on a model3 checkpoint at ${FULL} (verification included)`);
 const root = await mkdtemp(join(tmpdir(), 'pets-bench-'));
+let browserPeer: BrowserPeerResult | undefined;
 try {
   const run = join(root, 'run');
   const trained = spawnSync(bin('pets-train'), ['--data', sample, '--out', run, '--preset', 'model3', '--image-size', String(FULL), '--epochs', '1', '--limit', '16', '--batch-size', '16'], { encoding: 'utf8' });
@@ -96,6 +98,9 @@ try {
   for (const row of await inferenceRows(modelBytes, FULL, photos, photos[0])) {
     rows.push({ ...row, gflops: row.group === 'inference' ? gflopPerImageFull / (row.perImage.median / 1000) : undefined });
   }
+  browserPeer = await browserPeerRows(run, join(root, 'm0.onnx'), progress, { rounds: quick ? 1 : 3 });
+  rows.push(...browserPeer.rows);
+  skipped.push(...browserPeer.skipped);
 } finally {
   await rm(root, { recursive: true, force: true });
 }
@@ -125,6 +130,12 @@ if (!inBrowser || !browserInfer) {
 } else {
   const share = inBrowser.perImage.median / browserInfer.perImage.median;
   targets.push({ target: `the same in Chromium: <= 15% of onnxruntime-web's batch-1 inference (${browserInfer.name.replace(/^Chromium: /, '')})`, measured: `${(share * 100).toFixed(1)}% (${fmtNum(inBrowser.perImage.median)} of ${fmtNum(browserInfer.perImage.median)} ms)`, met: share <= 0.15 });
+}
+
+if (browserPeer?.ratios) {
+  const { warm, cold } = browserPeer.ratios;
+  targets.push({ target: 'Chromium, web demo on onnxruntime-web wasm: warm batch-1 latency <= 1.0x tfjs-backend-wasm (same model, same threads)', measured: `${warm.toFixed(2)}x`, met: warm <= 1.0 });
+  targets.push({ target: `Chromium, web demo: cold start to first shown result (${NETWORK.mbitPerSecond} Mbit/s, ${NETWORK.rttMs} ms RTT) <= 1.5x tfjs-backend-wasm`, measured: `${cold.toFixed(2)}x`, met: cold <= 1.5 });
 }
 
 const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, date: new Date().toISOString() };

@@ -11,7 +11,7 @@ const brotli = promisify(brotliCompress);
 const gzipAsync = promisify(gzip);
 
 /** Files worth compressing: text and binaries that compress; photos are compressed already. */
-const COMPRESSIBLE = /\.(html|css|m?js|json|map|wasm|onnx|svg|txt)$/;
+const COMPRESSIBLE = /\.(html|css|m?js|json|map|wasm|onnx|bin|svg|txt)$/;
 /** A copy is written only when it saves at least this share of the original's bytes. */
 const MIN_SAVING = 0.05;
 /** Default brotli quality: 9 compresses the 14 MB wasm in ~3 s; 11 saves another 14% and takes ~70 s. */

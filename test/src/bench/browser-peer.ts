@@ -39,7 +39,7 @@ const status = document.getElementById('status');
 const contract = fetch('contract.json').then((r) => r.json());
 const ready = Promise.all([loadLayersModel('model/model.json'), tf.setBackend('wasm'), contract]).then(([model]) => {
   status.dataset.state = 'ready';
-  status.textContent = 'Ready: tfjs-backend-wasm, ' + getThreadsCount() + ' threads';
+  status.textContent = 'Ready: tfjs-backend-wasm, ' + getThreadsCount() + ' threads (asked for ' + threads + ')';
   return model;
 });
 window.tfjsModel = ready;
@@ -62,8 +62,9 @@ sample.addEventListener('click', async () => {
   const [model, { imageSize, normalization, labels }] = await Promise.all([ready, contract]);
   const bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none', imageOrientation: 'from-image' });
   const y = tf.tidy(() => {
-    const pixels = tf.image.resizeBilinear(tf.browser.fromPixels(bitmap).toFloat(), [imageSize.height, imageSize.width], false, true);
-    const x = pixels.mul(normalization.scale).sub(normalization.mean).div(normalization.std).expandDims(0);
+    // tfjs-core alone has no chained ops (x.toFloat()): the functions.
+    const pixels = tf.image.resizeBilinear(tf.cast(tf.browser.fromPixels(bitmap), 'float32'), [imageSize.height, imageSize.width], false, true);
+    const x = tf.expandDims(tf.div(tf.sub(tf.mul(pixels, normalization.scale), normalization.mean), normalization.std), 0);
     return model.predict(x);
   });
   const p = Array.from(await y.data());
@@ -116,8 +117,8 @@ interface Loaded {
   /** Milliseconds from navigation to the first shown result. */
   shown: number;
   ready: number;
-  /** Per downloaded file: bytes on the wire, decoded bytes, and when it finished (ms from navigation). */
-  files: { name: string; transfer: number; decoded: number; end: number }[];
+  /** Per request: bytes on the wire and when it finished (ms from the first request). */
+  files: { name: string; transfer: number; end: number }[];
 }
 
 interface Site {
@@ -127,25 +128,32 @@ interface Site {
   sample: string;
 }
 
-async function throttle(page: Page): Promise<void> {
+/** Bytes on the wire per request of the page, and when each finished (ms after the first request), from the DevTools protocol. */
+type Wire = () => { name: string; transfer: number; end: number }[];
+
+async function throttle(page: Page): Promise<Wire> {
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Network.enable');
   const bytesPerSecond = (NETWORK.mbitPerSecond * 1e6) / 8;
   await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: NETWORK.rttMs, downloadThroughput: bytesPerSecond, uploadThroughput: bytesPerSecond });
+  const urls = new Map<string, string>();
+  const done: { id: string; transfer: number; at: number }[] = [];
+  let start: number | undefined;
+  cdp.on('Network.requestWillBeSent', (e) => {
+    start ??= e.timestamp;
+    urls.set(e.requestId, e.request.url);
+  });
+  cdp.on('Network.loadingFinished', (e) => done.push({ id: e.requestId, transfer: e.encodedDataLength, at: e.timestamp }));
+  return () => done.map((d) => ({ name: new URL(urls.get(d.id) ?? 'http://x/?').pathname, transfer: d.transfer, end: (d.at - (start ?? d.at)) * 1000 }));
 }
 
-async function loadToFirstResult(page: Page, site: Site, reload = false): Promise<Loaded> {
+async function loadToFirstResult(page: Page, site: Site, wire: Wire | undefined, reload = false): Promise<Loaded> {
   if (reload) await page.reload({ waitUntil: 'commit' });
   else await page.goto(site.server.url, { waitUntil: 'commit' });
   await page.click(site.sample, { timeout: 120_000 });
   await page.waitForFunction(() => (window as unknown as { benchMarks: { shown?: number } }).benchMarks.shown !== undefined, undefined, { timeout: 300_000, polling: 50 });
-  return page.evaluate(() => {
-    const { ready, shown } = (window as unknown as { benchMarks: { ready: number; shown: number } }).benchMarks;
-    const files = (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).map((e) => ({ name: new URL(e.name).pathname, transfer: e.transferSize, decoded: e.decodedBodySize, end: e.responseEnd }));
-    const navigation = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
-    files.unshift({ name: '/', transfer: navigation.transferSize, decoded: navigation.decodedBodySize, end: navigation.responseEnd });
-    return { ready, shown, files };
-  });
+  const marks = await page.evaluate(() => (window as unknown as { benchMarks: { ready: number; shown: number } }).benchMarks);
+  return { ...marks, files: wire?.() ?? [] };
 }
 
 /** A first visit: fresh context (empty cache, no service worker), throttled. */
@@ -154,8 +162,7 @@ async function coldStart(browser: Browser, site: Site): Promise<Loaded> {
   try {
     await context.addInitScript(OBSERVE_MARKS);
     const page = await context.newPage();
-    await throttle(page);
-    return await loadToFirstResult(page, site);
+    return await loadToFirstResult(page, site, await throttle(page));
   } finally {
     await context.close();
   }
@@ -167,10 +174,9 @@ async function warmReload(browser: Browser, site: Site, worker: boolean): Promis
   try {
     await context.addInitScript(OBSERVE_MARKS);
     const page = await context.newPage();
-    await loadToFirstResult(page, site);
+    await loadToFirstResult(page, site, undefined);
     if (worker) await page.waitForFunction(() => document.documentElement.dataset.offline === 'ready', undefined, { timeout: 60_000 });
-    await throttle(page);
-    return await loadToFirstResult(page, site, true);
+    return await loadToFirstResult(page, site, await throttle(page), true);
   } finally {
     await context.close();
   }
@@ -185,7 +191,7 @@ function phases(loaded: Loaded[]): string {
   const biggest = [...last.files].sort((a, b) => b.transfer - a.transfer).slice(0, 3);
   const median = (values: number[]) => summarize(values).median;
   return (
-    `${megabytes(transfer)} over the wire (${biggest.map((f) => `${f.name.split('/').pop()} ${megabytes(f.transfer)} of ${megabytes(f.decoded)} done at ${f.end.toFixed(0)} ms`).join(', ')}); ` +
+    `${megabytes(transfer)} over the wire in ${last.files.length} requests (${biggest.map((f) => `${f.name.split('/').pop()} ${megabytes(f.transfer)} done at ${f.end.toFixed(0)} ms`).join(', ')}); ` +
     `model ready at ${median(loaded.map((l) => l.ready)).toFixed(0)} ms`
   );
 }
@@ -288,7 +294,7 @@ async function warmLatency(browser: Browser, pets: Site, tfjs: Site, rounds: num
     await tfjsPage.waitForSelector('#status[data-state="ready"]', { timeout: 120_000 });
     const threads = {
       pets: ((await petsPage.textContent('#model-text')) ?? '').replace(/^.*\), /, '').trim(),
-      tfjs: ((await tfjsPage.textContent('#status')) ?? '').replace(/^.*, /, '').trim(),
+      tfjs: ((await tfjsPage.textContent('#status')) ?? '').replace(/^Ready: tfjs-backend-wasm, /, '').trim(),
     };
     type Timed = (runs: number) => Promise<number[]>;
     const timePets = (runs: number) =>

@@ -311,8 +311,8 @@ describe('web demo in Chromium', { skip: noChromium }, () => {
       const status = await modelStatus(page);
       assert.equal(status.state, 'ready', status.details);
       assert.equal(status.provider, 'wasm');
-      await page.click('.sample >> nth=1');
-      assertMatchesNode((await shownResult(page, SAMPLE_PHOTOS[1])).rows, models.fp32, SAMPLE_PHOTOS[1], 'wasm (offline reload)');
+      await page.click('.sample >> nth=2');
+      assertMatchesNode((await shownResult(page, SAMPLE_PHOTOS[2])).rows, models.fp32, SAMPLE_PHOTOS[2], 'wasm (offline reload)');
       for (const file of ['model.onnx', 'main.js', 'ort/ort.wasm.bundle.min.mjs', 'ort/ort-wasm-simd-threaded.wasm']) {
         assert.ok(served.includes(`sw ${fp32.url}${file}`), `${file} not served by the service worker: ${served.join(', ')}`);
       }

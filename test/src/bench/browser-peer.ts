@@ -214,7 +214,7 @@ async function checkpointIn(dir: string): Promise<string> {
  * `run`: a pets-train run (its best checkpoint is used) or a checkpoint folder; `onnx`: the same model
  * exported by pets-export.
  */
-export async function browserPeerRows(run: string, onnx: string, progress: (message: string) => void, options: { rounds?: number } = {}): Promise<BrowserPeerResult> {
+export async function browserPeerRows(run: string, onnx: string, progress: (message: string) => void, options: { rounds?: number; warmOnly?: boolean } = {}): Promise<BrowserPeerResult> {
   if (!existsSync(CHROMIUM_PATH)) return { rows: [], skipped: [`Chromium peer rows: no Chromium at ${CHROMIUM_PATH} (apt-get install chromium, or set PETS_CHROMIUM)`] };
   const rounds = options.rounds ?? 3;
   const root = await mkdtemp(join(tmpdir(), 'pets-bench-browser-'));
@@ -222,7 +222,9 @@ export async function browserPeerRows(run: string, onnx: string, progress: (mess
   let browser: Browser | undefined;
   try {
     const photo = SAMPLE_PHOTOS[0];
-    const variants: Record<string, Partial<BuildLevers>> = { all: {}, oneBuild: { wasmOnlyBuild: false }, noPrefetch: { prefetch: false }, noWorker: { serviceWorker: false } };
+    const variants: Record<string, Partial<BuildLevers>> = options.warmOnly
+      ? { all: {} }
+      : { all: {}, oneBuild: { wasmOnlyBuild: false }, noPrefetch: { prefetch: false }, noWorker: { serviceWorker: false } };
     const sites: Record<string, Site> = {};
     for (const [name, levers] of Object.entries(variants)) {
       progress(`browser: building the web demo (${name})`);
@@ -232,6 +234,8 @@ export async function browserPeerRows(run: string, onnx: string, progress: (mess
     }
     servers.push(await serveSite({ dir: join(root, 'all'), port: 0, precompressed: false }));
     sites.uncompressed = { name: 'uncompressed', server: servers[servers.length - 1], sample: '.sample >> nth=0' };
+    servers.push(await serveSite({ dir: join(root, 'all'), port: 0, isolate: false }));
+    sites.oneThread = { name: 'oneThread', server: servers[servers.length - 1], sample: '.sample >> nth=0' };
     progress('browser: building the tfjs-backend-wasm page');
     await buildTfjsPage(await checkpointIn(run), join(root, 'tfjs'), photo);
     servers.push(await serveSite({ dir: join(root, 'tfjs'), port: 0 }));
@@ -239,7 +243,13 @@ export async function browserPeerRows(run: string, onnx: string, progress: (mess
 
     browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: FLAGS });
     progress('browser: warm batch-1 latency, side by side');
-    const warm = await warmLatency(browser, sites.all, sites.tfjs, rounds);
+    const warm = await warmLatency(browser, sites.all, sites.oneThread, sites.tfjs, rounds);
+    const warmRows: Row[] = [
+      { group: 'browser', name: `Chromium: pets web demo, onnxruntime-web wasm (${warm.threads.pets}), model3 @224 batch 1, warm`, perImage: warm.pets },
+      { group: 'browser', name: 'Chromium: pets web demo, onnxruntime-web wasm (1 thread: served without COOP/COEP), warm', perImage: warm.petsOne },
+      { group: 'browser', name: `Chromium: tfjs-backend-wasm (${warm.threads.tfjs}), the same tfjs model, batch 1, warm`, perImage: warm.tfjs, note: `pets / tfjs = ${(warm.pets.median / warm.tfjs.median).toFixed(2)}x; on one thread each ${(warm.petsOne.median / warm.tfjs.median).toFixed(2)}x` },
+    ];
+    if (options.warmOnly) return { rows: warmRows, skipped: [], ratios: { warm: warm.pets.median / warm.tfjs.median, cold: Number.NaN } };
 
     const cold: Record<string, Loaded[]> = {};
     const coldOrder = ['all', 'tfjs', 'uncompressed', 'oneBuild', 'noPrefetch'];
@@ -263,8 +273,7 @@ export async function browserPeerRows(run: string, onnx: string, progress: (mess
     const coldTfjs = shown(cold.tfjs);
     const versus = (t: Timing) => `${(t.median / coldAll.median).toFixed(2)}x the demo with every lever (${t.median - coldAll.median >= 0 ? '+' : ''}${(t.median - coldAll.median).toFixed(0)} ms)`;
     const rows: Row[] = [
-      { group: 'browser', name: `Chromium: pets web demo, onnxruntime-web wasm (${warm.threads.pets}), model3 @224 batch 1, warm`, perImage: warm.pets },
-      { group: 'browser', name: `Chromium: tfjs-backend-wasm (${warm.threads.tfjs}), the same tfjs model, batch 1, warm`, perImage: warm.tfjs, note: `pets / tfjs = ${(warm.pets.median / warm.tfjs.median).toFixed(2)}x` },
+      ...warmRows,
       { group: 'browser', name: `Chromium cold start to first shown result (${net}, empty cache): pets web demo`, perImage: coldAll, note: `ms per load, not per image; ${phases(cold.all)}` },
       { group: 'browser', name: `Chromium cold start to first shown result (${net}, empty cache): tfjs-backend-wasm page`, perImage: coldTfjs, note: `pets / tfjs = ${(coldAll.median / coldTfjs.median).toFixed(2)}x; ${phases(cold.tfjs)}` },
       { group: 'browser', name: 'the same, pets web demo without precompressed files', perImage: shown(cold.uncompressed), note: `${versus(shown(cold.uncompressed))}; ${phases(cold.uncompressed)}` },
@@ -282,13 +291,16 @@ export async function browserPeerRows(run: string, onnx: string, progress: (mess
 }
 
 /** Batch-1 inference on the same input in both pages, alternating rounds; each page times its own runs. */
-async function warmLatency(browser: Browser, pets: Site, tfjs: Site, rounds: number) {
+async function warmLatency(browser: Browser, pets: Site, petsOneThread: Site, tfjs: Site, rounds: number) {
   const context = await browser.newContext();
   try {
     await context.addInitScript(OBSERVE_MARKS);
     const petsPage = await context.newPage();
     await petsPage.goto(`${pets.server.url}?ep=wasm`);
     await petsPage.waitForSelector('#model-status[data-state="ready"]', { timeout: 120_000 });
+    const onePage = await context.newPage();
+    await onePage.goto(`${petsOneThread.server.url}?ep=wasm`);
+    await onePage.waitForSelector('#model-status[data-state="ready"]', { timeout: 120_000 });
     const tfjsPage = await context.newPage();
     await tfjsPage.goto(tfjs.server.url);
     await tfjsPage.waitForSelector('#status[data-state="ready"]', { timeout: 120_000 });
@@ -297,8 +309,8 @@ async function warmLatency(browser: Browser, pets: Site, tfjs: Site, rounds: num
       tfjs: ((await tfjsPage.textContent('#status')) ?? '').replace(/^Ready: tfjs-backend-wasm, /, '').trim(),
     };
     type Timed = (runs: number) => Promise<number[]>;
-    const timePets = (runs: number) =>
-      petsPage.evaluate(async (n) => {
+    const timePets = (page: Page) => (runs: number) =>
+      page.evaluate(async (n) => {
         const c = await (window as unknown as { petsClassifier: Promise<{ infer(x: Float32Array): Promise<unknown>; info: { inputSize: { height: number; width: number } } }> }).petsClassifier;
         const x = new Float32Array(c.info.inputSize.height * c.info.inputSize.width * 3).map((_, i) => ((i * 2654435761) % 997) / 997);
         await c.infer(x);
@@ -322,24 +334,24 @@ async function warmLatency(browser: Browser, pets: Site, tfjs: Site, rounds: num
         }
         return times;
       }, runs);
-    const times: Record<'pets' | 'tfjs', number[]> = { pets: [], tfjs: [] };
-    const timed: Record<'pets' | 'tfjs', Timed> = { pets: timePets, tfjs: timeTfjs };
+    const times: Record<'pets' | 'petsOne' | 'tfjs', number[]> = { pets: [], petsOne: [], tfjs: [] };
+    const timed: Record<'pets' | 'petsOne' | 'tfjs', Timed> = { pets: timePets(petsPage), petsOne: timePets(onePage), tfjs: timeTfjs };
     for (let round = 0; round < rounds + 2; round++) {
-      for (const side of ['pets', 'tfjs'] as const) {
+      for (const side of ['pets', 'petsOne', 'tfjs'] as const) {
         await new Promise((done) => setTimeout(done, 200));
         times[side].push(...(await timed[side](5)));
       }
     }
-    return { pets: summarize(times.pets), tfjs: summarize(times.tfjs), threads };
+    return { pets: summarize(times.pets), petsOne: summarize(times.petsOne), tfjs: summarize(times.tfjs), threads };
   } finally {
     await context.close();
   }
 }
 
 async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { run: { type: 'string' }, model: { type: 'string' }, rounds: { type: 'string', default: '3' } } });
+  const { values } = parseArgs({ args: argv, options: { run: { type: 'string' }, model: { type: 'string' }, rounds: { type: 'string', default: '3' }, 'warm-only': { type: 'boolean', default: false } } });
   if (!values.run || !values.model) throw new TypeError('Usage: browser-peer.js --run RUN_OR_CHECKPOINT --model MODEL.onnx [--rounds 3]');
-  const result = await browserPeerRows(resolve(values.run), resolve(values.model), (m) => process.stderr.write(`${m}\n`), { rounds: Number(values.rounds) });
+  const result = await browserPeerRows(resolve(values.run), resolve(values.model), (m) => process.stderr.write(`${m}\n`), { rounds: Number(values.rounds), warmOnly: values['warm-only'] });
   for (const row of result.rows) console.log(`${row.name}\n  median ${row.perImage.median.toFixed(1)} ms (${row.perImage.min.toFixed(1)}-${row.perImage.max.toFixed(1)}, ${row.perImage.runs} runs)${row.note ? `\n  ${row.note}` : ''}`);
   for (const s of result.skipped) console.log(`skipped: ${s}`);
   if (result.ratios) console.log(`ratios: warm ${result.ratios.warm.toFixed(2)}x, cold ${result.ratios.cold.toFixed(2)}x`);

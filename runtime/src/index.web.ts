@@ -56,7 +56,7 @@ export { Classifier, topPredictions } from './classifier.js';
 export type { ClassifierInfo, ClassifyOutcome, Prediction, PredictOptions } from './classifier.js';
 export { modelDtype } from './onnx-dtype.js';
 export type { ModelDtype } from './onnx-dtype.js';
-export { WEB_PROVIDERS } from './backend/web.js';
+export { likelyWebProvider, preloadWebRuntime, WEB_PROVIDERS } from './backend/web.js';
 export type { WebProvider, WebImageInput, WebPlatformOptions } from './backend/web.js';
 export { ExecutionProviderError, ImageDecodeError } from './errors.js';
 export { ModelContractError } from './contract.js';

@@ -24,6 +24,8 @@ export interface ServeOptions {
   host?: string;
   /** Send the COOP/COEP headers. Default true; false shows the single-threaded fallback. */
   isolate?: boolean;
+  /** Serve FILE.br / FILE.gz (written by the build) for FILE when the browser accepts them. Default true. */
+  precompressed?: boolean;
 }
 
 export interface SiteServer {
@@ -33,9 +35,13 @@ export interface SiteServer {
 
 export async function serveSite(options: ServeOptions = {}): Promise<SiteServer> {
   const isolate = options.isolate ?? true;
+  const precompressed = options.precompressed ?? true;
   const files = sirv(resolve(options.dir ?? join(webDemoDir, 'dist')), {
     dev: true, // re-reads the folder on each request, so a rebuild is served without a restart
     etag: true,
+    // By Accept-Encoding, brotli before gzip, with Content-Encoding and Vary: Accept-Encoding.
+    brotli: precompressed,
+    gzip: precompressed,
     setHeaders(res, pathname) {
       if (isolate) for (const [name, value] of Object.entries(ISOLATION_HEADERS)) res.setHeader(name, value);
       if (pathname.endsWith('.onnx')) res.setHeader('Content-Type', 'application/octet-stream');

@@ -1,9 +1,10 @@
 // The demo page: downloads the model (with progress), opens it with @pets/runtime's browser entry
 // (WebGPU, else wasm) and classifies whatever photo the user picks, drops, pastes or samples.
 // ?ep=webgpu or ?ep=wasm forces an execution provider (default: auto).
-import { createClassifier, ImageDecodeError, WEB_PROVIDERS, type WebClassifier, type WebProvider } from '@pets/runtime';
+import { createClassifier, ImageDecodeError, likelyWebProvider, preloadWebRuntime, WEB_PROVIDERS, type WebClassifier, type WebProvider } from '@pets/runtime';
 import { showSamples, watchDrops, watchFileInput, watchPaste, type PickedImage } from './inputs.js';
 import { fetchWithProgress } from './model-loader.js';
+import { keepForOffline } from './offline.js';
 import { SITE_CONFIG_FILE, type SiteConfig } from './site-config.js';
 import * as view from './view.js';
 
@@ -21,12 +22,29 @@ function requestedProviders(): { requested: string; executionProviders: 'auto' |
 /** wasm threads need SharedArrayBuffer, which only a cross-origin isolated page (COOP + COEP headers) has. */
 const threads = crossOriginIsolated ? Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1)) : 1;
 
+/**
+ * Starts the runtime's download while the model's goes on: the onnxruntime-web build the model will most
+ * likely run on (WebGPU's only when it is usable), and its .wasm.
+ */
+async function prefetchRuntime(config: SiteConfig, executionProviders: 'auto' | WebProvider[]): Promise<Partial<Record<WebProvider, Promise<ArrayBuffer>>>> {
+  const provider = await likelyWebProvider(executionProviders, config.model.precision === 'fp16');
+  preloadWebRuntime(provider).catch(() => undefined); // a failure shows when the session opens
+  const binary = fetch(pageUrl(config.ortFiles[provider])).then((response) => {
+    if (!response.ok) throw new Error(`Cannot download onnxruntime-web's ${config.ortFiles[provider]}: HTTP ${response.status}.`);
+    return response.arrayBuffer();
+  });
+  binary.catch(() => undefined);
+  return { [provider]: binary };
+}
+
 async function loadClassifier(config: SiteConfig): Promise<WebClassifier> {
   const { requested, executionProviders } = requestedProviders();
-  const bytes = await fetchWithProgress(pageUrl(config.model.url), config.model.bytes, view.showModelProgress);
+  const model = fetchWithProgress(pageUrl(config.model.url), config.model.bytes, view.showModelProgress);
+  const wasmBinaries = config.prefetch ? await prefetchRuntime(config, executionProviders).catch(() => undefined) : undefined;
+  const bytes = await model;
   view.showModelStarting();
-  const wasmPaths = Object.fromEntries(Object.entries(config.ortFiles).map(([key, url]) => [key, pageUrl(url)]));
-  const classifier = await createClassifier({ model: bytes, executionProviders, wasmPaths, threads });
+  // No wasmPaths: each onnxruntime-web build finds its .wasm beside itself, in ort/.
+  const classifier = await createClassifier({ model: bytes, executionProviders, wasmBinaries, threads });
   view.showModelReady({ info: classifier.info, bytes: bytes.length, precision: config.model.precision, threads, requested });
   return classifier;
 }
@@ -80,6 +98,9 @@ async function main(): Promise<void> {
   const classifier = loadClassifier(config);
   classifier.catch((error: Error) => view.showModelFailed(error.message));
   start(config, classifier);
+  // For tests and the bench (npm run bench times classifier.infer() in this page).
+  (window as { petsClassifier?: Promise<WebClassifier> }).petsClassifier = classifier;
+  if (config.serviceWorker) keepForOffline(pageUrl(config.serviceWorker), classifier);
 }
 
 main().catch((error: Error) => view.showModelFailed(error.message));

@@ -12,8 +12,12 @@ export interface SiteConfig {
     /** Weight precision: 'fp16' for a model exported with --fp16. */
     precision: 'fp16' | 'fp32';
   };
-  /** onnxruntime-web's files, relative to the page, as its env.wasm.wasmPaths per-file map ({ wasm }). */
-  ortFiles: Record<string, string>;
+  /** The .wasm file of the onnxruntime-web build each provider loads, relative to the page (beside the build's module). */
+  ortFiles: { wasm: string; webgpu: string };
+  /** Fetch the runtime's .wasm in parallel with the model (else onnxruntime-web fetches it after). */
+  prefetch: boolean;
+  /** The service worker to register (relative to the page), or null for none. */
+  serviceWorker: string | null;
   /** Sample photos: their URL and the breed they show. */
   samples: { url: string; label: string }[];
 }

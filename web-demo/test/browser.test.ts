@@ -67,8 +67,15 @@ describe('web demo in Chromium', { skip: noChromium }, () => {
       if (!request.url().startsWith(server.url) && !/^(blob|data):/.test(request.url())) problems.push(`request outside the site: ${request.url()}`);
     });
     await page.goto(server.url + query);
-    await page.waitForSelector('#model-status:is([data-state="ready"], [data-state="failed"])', { timeout: 60_000 });
+    // WebGPU on a software adapter compiles its shaders on the CPU: over a minute on a loaded 2-core machine.
+    await page.waitForSelector('#model-status:is([data-state="ready"], [data-state="failed"])', { timeout: 180_000 });
     return { page, problems };
+  }
+
+  /** The onnxruntime-web files the page downloaded (module and .wasm). */
+  async function ortDownloads(page: Page): Promise<string[]> {
+    const names = await page.evaluate(() => performance.getEntriesByType('resource').map((entry) => entry.name));
+    return [...new Set(names.filter((name) => name.includes('/ort/')).map((name) => name.replace(/^.*\/ort\//, '')))].sort();
   }
 
   async function modelStatus(page: Page) {
@@ -121,6 +128,8 @@ describe('web demo in Chromium', { skip: noChromium }, () => {
     assert.match(status.text, /WebAssembly \(wasm\), \d+ threads/);
     assert.equal(await page.evaluate(() => crossOriginIsolated), true);
     assert.match(status.details, /37 breeds · 64×64 input · 4\.\d MB fp32 model/);
+    // The wasm-only build, not the WebGPU one, though this browser has an adapter.
+    assert.deepEqual(await ortDownloads(page), ['ort-wasm-simd-threaded.wasm', 'ort.wasm.bundle.min.mjs']);
     for (const i of [0, 2]) {
       await page.click(`.sample >> nth=${i}`);
       const { rows, timing } = await shownResult(page, SAMPLE_PHOTOS[i]);
@@ -144,6 +153,7 @@ describe('web demo in Chromium', { skip: noChromium }, () => {
     assert.equal(status.state, 'ready', status.details);
     assert.equal(status.provider, 'webgpu');
     assert.equal(status.text, 'Ready: runs on WebGPU');
+    assert.deepEqual(await ortDownloads(page), ['ort-wasm-simd-threaded.jsep.wasm', 'ort.bundle.min.mjs']);
     await page.click('.sample >> nth=0');
     const { rows, timing } = await shownResult(page, SAMPLE_PHOTOS[0]);
     assertMatchesNode(rows, models.fp32, SAMPLE_PHOTOS[0], 'webgpu');
@@ -282,6 +292,33 @@ describe('web demo in Chromium', { skip: noChromium }, () => {
     await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
     await page.waitForSelector('#model-status[data-state="ready"]', { timeout: 60_000 });
     await page.close();
+  });
+
+  test('offline: the service worker keeps the files, and a reload with the network off classifies like Node', async () => {
+    const context = await browser.newContext({ viewport: DESKTOP });
+    try {
+      const page = await context.newPage();
+      await page.goto(`${fp32.url}?ep=wasm`);
+      await page.waitForSelector('#model-status[data-state="ready"]', { timeout: 60_000 });
+      await page.waitForFunction(() => document.documentElement.dataset.offline, undefined, { timeout: 60_000 });
+      assert.equal(await page.evaluate(() => document.documentElement.dataset.offlineError ?? document.documentElement.dataset.offline), 'ready');
+      await context.setOffline(true);
+      assert.equal(await page.evaluate(() => fetch('nothing-cached.txt').then(() => 'online', () => 'offline')), 'offline');
+      const served: string[] = [];
+      page.on('response', (response) => served.push(`${response.fromServiceWorker() ? 'sw' : 'network'} ${response.url()}`));
+      await page.reload();
+      await page.waitForSelector('#model-status:is([data-state="ready"], [data-state="failed"])', { timeout: 60_000 });
+      const status = await modelStatus(page);
+      assert.equal(status.state, 'ready', status.details);
+      assert.equal(status.provider, 'wasm');
+      await page.click('.sample >> nth=2');
+      assertMatchesNode((await shownResult(page, SAMPLE_PHOTOS[2])).rows, models.fp32, SAMPLE_PHOTOS[2], 'wasm (offline reload)');
+      for (const file of ['model.onnx', 'main.js', 'ort/ort.wasm.bundle.min.mjs', 'ort/ort-wasm-simd-threaded.wasm']) {
+        assert.ok(served.includes(`sw ${fp32.url}${file}`), `${file} not served by the service worker: ${served.join(', ')}`);
+      }
+    } finally {
+      await context.close();
+    }
   });
 
   test('without COOP/COEP headers: still works, on one wasm thread, and says so', async () => {

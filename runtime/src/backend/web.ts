@@ -1,6 +1,6 @@
 // The browser platform: onnxruntime-web sessions (WebGPU when an adapter is available, else wasm) and
 // decoding with createImageBitmap. The only place the runtime imports onnxruntime-web.
-import * as ort from 'onnxruntime-web';
+import type * as Ort from 'onnxruntime-web';
 import protobuf from 'protobufjs/minimal.js';
 import type { Platform, SessionLike } from '../classifier.js';
 import { ImageDecodeError } from '../errors.js';
@@ -9,7 +9,29 @@ import type { DecodedPixels } from '../preprocess.js';
 
 export const WEB_PROVIDERS = ['webgpu', 'wasm'] as const;
 export type WebProvider = (typeof WEB_PROVIDERS)[number];
+type OrtModule = typeof Ort;
 
+/**
+ * The onnxruntime-web build each provider loads, imported on first use so that a page downloads one:
+ * the wasm-only build (a 14 MB .wasm) unless the model runs on WebGPU, the WebGPU build (WebGPU and
+ * wasm, a 28 MB .wasm) only then.
+ */
+const ORT_BUILDS: Record<WebProvider, () => Promise<OrtModule>> = {
+  wasm: () => import('onnxruntime-web/wasm'),
+  webgpu: () => import('onnxruntime-web'),
+};
+const ortBuilds = new Map<WebProvider, Promise<OrtModule>>();
+
+/** Imports the onnxruntime-web build `provider` runs on (once); call it early to fetch it in parallel with the model. */
+export function preloadWebRuntime(provider: WebProvider): Promise<OrtModule> {
+  let build = ortBuilds.get(provider);
+  if (!build) {
+    build = ORT_BUILDS[provider]();
+    ortBuilds.set(provider, build);
+    build.catch(() => ortBuilds.delete(provider));
+  }
+  return build;
+}
 
 export interface WebPlatformOptions {
   /** 'auto' (WebGPU when usable, else wasm) or an ordered list. Default 'auto'. */
@@ -22,6 +44,11 @@ export interface WebPlatformOptions {
   maxPixels?: number;
   /** Largest encoded input in bytes. Default 64 MiB. */
   maxBytes?: number;
+  /**
+   * The .wasm binary of the build a provider loads, already on its way (fetched in parallel with the
+   * model); used instead of fetching it from wasmPaths.
+   */
+  wasmBinaries?: Partial<Record<WebProvider, Promise<ArrayBuffer | Uint8Array>>>;
 }
 
 /** Input accepted in browsers: a URL, encoded bytes, a Blob/File, or anything createImageBitmap takes. */
@@ -59,26 +86,51 @@ function hasFloat16Weights(bytes: Uint8Array): boolean {
   return fields(bytes.length, inside(7, (graphEnd) => fields(graphEnd, inside(5, (tensorEnd) => fields(tensorEnd, isFloat16)))));
 }
 
-async function webgpuUnavailableReason(bytes: Uint8Array): Promise<string | undefined> {
+/** Why WebGPU cannot run a model here (float16: whether the model stores float16 weights), or undefined when it can. */
+export async function webgpuUnavailableReason(float16: boolean): Promise<string | undefined> {
   const nav = (globalThis as { navigator?: GpuNavigator }).navigator;
   if (!nav?.gpu) return 'WebGPU is not available here (navigator.gpu is missing: an older browser, an insecure page, or Node)';
   try {
     const adapter = await nav.gpu.requestAdapter();
     if (!adapter) return 'WebGPU has no adapter on this device (requestAdapter() returned null)';
     // Without shader-f16, onnxruntime-web's float16 shaders fail to compile and runs return zeros, silently.
-    if (!adapter.features?.has('shader-f16') && hasFloat16Weights(bytes)) return 'WebGPU has no "shader-f16" feature on this device, which this float16 model needs';
+    if (!adapter.features?.has('shader-f16') && float16) return 'WebGPU has no "shader-f16" feature on this device, which this float16 model needs';
     return undefined;
   } catch (error) {
     return `WebGPU adapter request failed: ${(error as Error).message}`;
   }
 }
 
-function createSession(bytes: Uint8Array, options: WebPlatformOptions, probe: (session: SessionLike) => Promise<void>) {
+/**
+ * The provider createClassifier() opens first with these options on a model with (float16) or without
+ * float16 weights, unless it then fails: the build to preload before the model is here.
+ */
+export async function likelyWebProvider(executionProviders: WebPlatformOptions['executionProviders'], float16: boolean): Promise<WebProvider> {
+  const requested = checkProviders(executionProviders, WEB_PROVIDERS);
+  if (requested !== 'auto') return requested[0];
+  return (await webgpuUnavailableReason(float16)) === undefined ? 'webgpu' : 'wasm';
+}
+
+/** The build for `provider`, set up with the options (each build has its own env). */
+async function ortFor(provider: WebProvider, options: WebPlatformOptions): Promise<OrtModule> {
+  const ort = await preloadWebRuntime(provider);
+  if (options.wasmPaths !== undefined) ort.env.wasm.wasmPaths = options.wasmPaths;
+  if (options.threads !== undefined) ort.env.wasm.numThreads = options.threads;
+  const binary = options.wasmBinaries?.[provider];
+  if (binary) ort.env.wasm.wasmBinary = await binary;
+  return ort;
+}
+
+function createSession(bytes: Uint8Array, options: WebPlatformOptions, probe: (session: SessionLike) => Promise<void>, opened: (ort: OrtModule) => void) {
   return openFirstUsable<WebProvider>({
     requested: checkProviders(options.executionProviders, WEB_PROVIDERS),
     autoOrder: ['webgpu', 'wasm'],
-    unavailable: (provider) => (provider === 'webgpu' ? webgpuUnavailableReason(bytes) : undefined),
-    open: async (provider) => (await ort.InferenceSession.create(bytes, { executionProviders: [provider] })) as unknown as SessionLike,
+    unavailable: (provider) => (provider === 'webgpu' ? webgpuUnavailableReason(hasFloat16Weights(bytes)) : undefined),
+    open: async (provider) => {
+      const ort = await ortFor(provider, options);
+      opened(ort);
+      return (await ort.InferenceSession.create(bytes, { executionProviders: [provider] })) as unknown as SessionLike;
+    },
     probe,
   });
 }
@@ -133,8 +185,8 @@ export function webPlatform(options: WebPlatformOptions = {}): Platform<WebImage
   for (const [key, value] of Object.entries({ maxBytes, maxPixels, threads: options.threads ?? 1 })) {
     if (!Number.isInteger(value) || value < 1) throw new RangeError(`"${key}" must be a positive integer; got ${String(value)}.`);
   }
-  if (options.wasmPaths !== undefined) ort.env.wasm.wasmPaths = options.wasmPaths;
-  if (options.threads !== undefined) ort.env.wasm.numThreads = options.threads;
+  // Tensors come from the build whose session runs them.
+  let ort: OrtModule | undefined;
   return {
     async loadModel(model) {
       if (model instanceof Uint8Array) return model;
@@ -144,8 +196,11 @@ export function webPlatform(options: WebPlatformOptions = {}): Platform<WebImage
       if (!response.ok) throw new TypeError(`Cannot fetch the model ${model}: HTTP ${response.status}.`);
       return new Uint8Array(await response.arrayBuffer());
     },
-    createSession: (bytes, probe) => createSession(bytes, options, probe),
+    createSession: (bytes, probe) => createSession(bytes, options, probe, (build) => (ort = build)),
     decode: (input, name) => decodeInBrowser(input, name, maxBytes, maxPixels),
-    tensor: (data, dims) => new ort.Tensor('float32', data, dims),
+    tensor: (data, dims) => {
+      if (!ort) throw new Error('No onnxruntime-web build is loaded yet: open a session first.');
+      return new ort.Tensor('float32', data, dims);
+    },
   };
 }

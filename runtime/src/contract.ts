@@ -18,6 +18,14 @@ export const ONNX_METADATA_KEYS = { contract: 'pets.contract', provenance: 'pets
 export const RESIZE_METHODS = ['bilinear-antialias'] as const;
 export type ResizeMethod = (typeof RESIZE_METHODS)[number];
 
+/**
+ * What part of the image is resized to imageSize: `none`, the whole image (aspect ratio not kept);
+ * `center`, the largest centered region with the input's aspect ratio, as Teachable Machine's cropTo()
+ * draws it (see resizeGeometry()).
+ */
+export const CROP_MODES = ['none', 'center'] as const;
+export type CropMode = (typeof CROP_MODES)[number];
+
 /** What the model is fed for one image, and how to read its output. */
 export interface ModelContract {
   /** Contract format version: CONTRACT_VERSION. */
@@ -33,8 +41,13 @@ export interface ModelContract {
    * x = (p * scale - mean[c]) / std[c].
    */
   normalization: { scale: number; mean: [number, number, number]; std: [number, number, number] };
-  /** Resize from the decoded image to imageSize: the whole image, aspect ratio not kept. */
+  /** Resampling from the decoded image to imageSize. */
   resize: ResizeMethod;
+  /**
+   * The region resized (see resizeGeometry()). Optional: absent means `none`, so contracts written before
+   * the field existed keep their meaning (the contract version is unchanged).
+   */
+  crop?: CropMode;
   /** Images with alpha are composited over this 8-bit RGB colour before anything else. */
   alphaBackground: [number, number, number];
   /** EXIF orientation is applied when decoding. */
@@ -66,6 +79,8 @@ export interface ContractOptions {
   normalization?: ModelContract['normalization'];
   /** Alpha background; default white. */
   alphaBackground?: [number, number, number];
+  /** The region resized; default `none` (the whole image), left out of the contract then. */
+  crop?: CropMode;
 }
 
 export function createContract(options: ContractOptions): ModelContract {
@@ -78,6 +93,7 @@ export function createContract(options: ContractOptions): ModelContract {
     channelOrder: 'RGB',
     normalization: options.normalization ?? { scale: 1 / 255, mean: [0, 0, 0], std: [1, 1, 1] },
     resize: 'bilinear-antialias',
+    ...(options.crop !== undefined && options.crop !== 'none' ? { crop: options.crop } : {}),
     alphaBackground: options.alphaBackground ?? [255, 255, 255],
     exifOrientation: 'apply',
     colorProfile: 'ignore',
@@ -129,6 +145,9 @@ export function validateContract(value: unknown): ModelContract {
   if (!RESIZE_METHODS.includes(value.resize as ResizeMethod)) {
     fail(`Unsupported resize method ${JSON.stringify(value.resize)}. Expected one of: ${RESIZE_METHODS.join(', ')}.`);
   }
+  if (value.crop !== undefined && !CROP_MODES.includes(value.crop as CropMode)) {
+    fail(`Unsupported crop ${JSON.stringify(value.crop)}. Expected one of: ${CROP_MODES.join(', ')}.`);
+  }
   const alphaBackground = checkTriple(
     value.alphaBackground,
     'alphaBackground',
@@ -153,6 +172,7 @@ export function validateContract(value: unknown): ModelContract {
     channelOrder: 'RGB',
     normalization: { scale: norm.scale, mean, std },
     resize: value.resize as ResizeMethod,
+    ...(value.crop !== undefined ? { crop: value.crop as CropMode } : {}),
     alphaBackground,
     exifOrientation: 'apply',
     colorProfile: 'ignore',
@@ -178,6 +198,29 @@ export function serializeContract(contract: ModelContract): string {
 /** Shape of the model input for a batch of n images. */
 export function inputShape(contract: ModelContract, batch: number): [number, number, number, number] {
   return [batch, contract.imageSize.height, contract.imageSize.width, 3];
+}
+
+/**
+ * Where a width x height image lands when resized under the contract: it is resampled to
+ * drawWidth x drawHeight and the input is that picture's columns [left, left + imageSize.width) and
+ * rows [top, top + imageSize.height). `crop: 'none'`: the whole image at the input size. `crop: 'center'`:
+ * Teachable Machine's cropTo() (@teachablemachine/image 0.8.5, src/utils/canvas.ts) to the letter, for a
+ * square input: scale = size / min(w, h), drawn at ceil(w * scale) x ceil(h * scale), offset by
+ * floor(dx / 2), floor(dy / 2) (so an odd excess puts the extra column or row on the right or bottom).
+ * A non-square input scales by the larger of the two ratios, the same rule.
+ */
+export function resizeGeometry(
+  contract: Pick<ModelContract, 'imageSize' | 'crop'>,
+  width: number,
+  height: number,
+): { drawWidth: number; drawHeight: number; left: number; top: number } {
+  const { width: outW, height: outH } = contract.imageSize;
+  if ((contract.crop ?? 'none') === 'none') return { drawWidth: outW, drawHeight: outH, left: 0, top: 0 };
+  // For a square input this is size / Math.min(width, height), the same float as cropTo()'s.
+  const scale = outW / width >= outH / height ? outW / width : outH / height;
+  const drawWidth = Math.max(outW, Math.ceil(width * scale));
+  const drawHeight = Math.max(outH, Math.ceil(height * scale));
+  return { drawWidth, drawHeight, left: Math.floor((drawWidth - outW) / 2), top: Math.floor((drawHeight - outH) / 2) };
 }
 
 /** Throws ModelContractError when a model's output width does not match the contract's label count. */

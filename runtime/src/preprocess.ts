@@ -1,8 +1,8 @@
 // Pure preprocessing shared by training, Node and the browser: decoded 8-bit pixels -> the model input.
 // Resizing is done here rather than by sharp or the browser's canvas so that every platform computes the
 // same pixels from the same decoded image; only decoding differs between platforms.
-import type { ModelContract } from './contract.js';
-import { resizeNormalizeRgbWasm, resizeRgbJs, resizeRgbWasm, type RgbPixels, type RgbSource } from './resize.js';
+import { resizeGeometry, type ModelContract } from './contract.js';
+import { resizeNormalizeRgbWasm, resizeRgbJs, resizeRgbWasm, type ResizeCrop, type RgbPixels, type RgbSource } from './resize.js';
 
 /** Decoded 8-bit pixels, interleaved, row-major: 1 (gray), 2 (gray+alpha), 3 (RGB) or 4 (RGBA) channels. */
 export interface DecodedPixels {
@@ -84,11 +84,17 @@ export function resizeToContract(pixels: DecodedPixels, contract: ModelContract)
   return resizeChecked(pixels, isOpaque(pixels), contract);
 }
 
+/** The contract's crop of this image for resize.ts (undefined for crop 'none': the whole image). */
+function cropOf(pixels: DecodedPixels, contract: ModelContract): ResizeCrop | undefined {
+  return (contract.crop ?? 'none') === 'none' ? undefined : resizeGeometry(contract, pixels.width, pixels.height);
+}
+
 /** resizeToContract() for checked pixels whose opacity is known (the alpha scan is done once). */
 function resizeChecked(pixels: DecodedPixels, opaque: boolean, contract: ModelContract): ModelPixels {
   const { width: outW, height: outH } = contract.imageSize;
   const rgb = kernelPixels(pixels, opaque);
-  const data = (rgb && resizeRgbWasm(rgb, outW, outH)) ?? resizeRgbJs(rgbSource(pixels, opaque, contract.alphaBackground), outW, outH);
+  const crop = cropOf(pixels, contract);
+  const data = (rgb && resizeRgbWasm(rgb, outW, outH, crop)) ?? resizeRgbJs(rgbSource(pixels, opaque, contract.alphaBackground), outW, outH, crop);
   return { data, width: outW, height: outH };
 }
 
@@ -149,5 +155,5 @@ export function preprocess(pixels: DecodedPixels, contract: ModelContract): Floa
   const opaque = isOpaque(pixels);
   const rgb = kernelPixels(pixels, opaque);
   const { width, height } = contract.imageSize;
-  return (rgb && resizeNormalizeRgbWasm(rgb, width, height, normalizationTable(contract))) ?? normalize(resizeChecked(pixels, opaque, contract).data, contract);
+  return (rgb && resizeNormalizeRgbWasm(rgb, width, height, normalizationTable(contract), cropOf(pixels, contract))) ?? normalize(resizeChecked(pixels, opaque, contract).data, contract);
 }

@@ -18,10 +18,15 @@ export interface Taps {
 /**
  * Triangle-filter taps for resampling inSize -> outSize. When shrinking, the filter widens with the
  * scale (antialiasing, like PIL's BILINEAR and TensorFlow's resize with antialias=true), so a
- * large photo is averaged rather than point-sampled.
+ * large photo is averaged rather than point-sampled. With drawSize and offset: the taps of outputs
+ * [offset, offset + outSize) of the resampling inSize -> drawSize (a crop of a larger resize, computed
+ * without the rest of it).
  */
-export function taps(inSize: number, outSize: number): Taps {
-  const scale = inSize / outSize;
+export function taps(inSize: number, outSize: number, drawSize = outSize, offset = 0): Taps {
+  if (!isSide(drawSize) || !Number.isInteger(offset) || offset < 0 || offset + outSize > drawSize) {
+    throw new RangeError(`Outputs [${offset}, ${offset + outSize}) are not inside a resize to ${drawSize}.`);
+  }
+  const scale = inSize / drawSize;
   const filterScale = Math.max(scale, 1);
   const support = filterScale;
   const stride = Math.ceil(support) * 2 + 1;
@@ -29,7 +34,7 @@ export function taps(inSize: number, outSize: number): Taps {
   const count = new Int32Array(outSize);
   const weights = new Float64Array(outSize * stride);
   for (let i = 0; i < outSize; i++) {
-    const center = (i + 0.5) * scale;
+    const center = (i + offset + 0.5) * scale;
     const lo = Math.max(0, Math.floor(center - support));
     const hi = Math.min(inSize, Math.ceil(center + support));
     let total = 0;
@@ -55,7 +60,25 @@ export interface RgbSource {
   offsets: readonly [number, number, number];
 }
 
-const isSide = (n: number) => Number.isInteger(n) && n >= 1;
+/**
+ * The resize as a crop of a larger one: the source is resampled to drawWidth x drawHeight and columns
+ * [left, left + outW), rows [top, top + outH) are kept (contract.ts's resizeGeometry()). Default: none.
+ */
+export interface ResizeCrop {
+  drawWidth: number;
+  drawHeight: number;
+  left: number;
+  top: number;
+}
+
+function isSide(n: number): boolean {
+  return Number.isInteger(n) && n >= 1;
+}
+
+function axisTaps(inW: number, inH: number, outW: number, outH: number, crop: ResizeCrop | undefined): [Taps, Taps] {
+  if (!crop) return [taps(inW, outW), taps(inH, outH)];
+  return [taps(inW, outW, crop.drawWidth, crop.left), taps(inH, outH, crop.drawHeight, crop.top)];
+}
 
 function checkSizes(width: number, height: number, outW: number, outH: number): void {
   if (!isSide(width) || !isSide(height)) throw new RangeError(`Image width and height must be positive integers; got ${width}x${height}.`);
@@ -63,7 +86,7 @@ function checkSizes(width: number, height: number, outW: number, outH: number): 
 }
 
 /** The JavaScript resize: any source, 8-bit RGB out ([outH][outW][3]). */
-export function resizeRgbJs(source: RgbSource, outW: number, outH: number): Uint8Array {
+export function resizeRgbJs(source: RgbSource, outW: number, outH: number, crop?: ResizeCrop): Uint8Array {
   const { src, width: inW, height: inH, stride } = source;
   checkSizes(inW, inH, outW, outH);
   const [o0, o1, o2] = source.offsets;
@@ -71,8 +94,7 @@ export function resizeRgbJs(source: RgbSource, outW: number, outH: number): Uint
     throw new RangeError(`Source stride ${stride} and offsets ${source.offsets.join(', ')} do not describe a pixel.`);
   }
   if (src.length < inW * inH * stride) throw new RangeError(`Source has ${src.length} samples; ${inW}x${inH} with stride ${stride} needs ${inW * inH * stride}.`);
-  const tx = taps(inW, outW);
-  const ty = taps(inH, outH);
+  const [tx, ty] = axisTaps(inW, inH, outW, outH, crop);
   // Horizontal pass: inH x outW x 3.
   const mid = new Float64Array(inH * outW * 3);
   for (let y = 0; y < inH; y++) {
@@ -195,19 +217,19 @@ export interface RgbPixels {
  * cannot get the memory, so that the caller falls back to the JavaScript. RangeError for pixels that do
  * not match their size.
  */
-export function resizeRgbWasm(pixels: RgbPixels, outW: number, outH: number): Uint8Array | null {
-  return runKernel(pixels, outW, outH, null) as Uint8Array | null;
+export function resizeRgbWasm(pixels: RgbPixels, outW: number, outH: number, crop?: ResizeCrop): Uint8Array | null {
+  return runKernel(pixels, outW, outH, null, crop) as Uint8Array | null;
 }
 
 /**
  * resizeRgbWasm() followed by normalization through `table` (float32 [3 * 256]: channel c's value for
  * sample p at c * 256 + p), giving the model input directly; null as for resizeRgbWasm().
  */
-export function resizeNormalizeRgbWasm(pixels: RgbPixels, outW: number, outH: number, table: Float32Array): Float32Array | null {
-  return runKernel(pixels, outW, outH, table) as Float32Array | null;
+export function resizeNormalizeRgbWasm(pixels: RgbPixels, outW: number, outH: number, table: Float32Array, crop?: ResizeCrop): Float32Array | null {
+  return runKernel(pixels, outW, outH, table, crop) as Float32Array | null;
 }
 
-function runKernel(pixels: RgbPixels, outW: number, outH: number, table: Float32Array | null): Uint8Array | Float32Array | null {
+function runKernel(pixels: RgbPixels, outW: number, outH: number, table: Float32Array | null, crop?: ResizeCrop): Uint8Array | Float32Array | null {
   const { data, width: inW, height: inH, channels } = pixels;
   checkSizes(inW, inH, outW, outH);
   if (channels !== 3 && channels !== 4) throw new RangeError(`The WebAssembly resize takes 3 or 4 channels; got ${String(channels)}.`);
@@ -217,8 +239,7 @@ function runKernel(pixels: RgbPixels, outW: number, outH: number, table: Float32
   if (table && table.length !== 768) throw new RangeError(`A normalization table has 768 floats (3 x 256); got ${table.length}.`);
   const k = loadKernel();
   if (k === null) return null;
-  const tx = taps(inW, outW);
-  const ty = taps(inH, outH);
+  const [tx, ty] = axisTaps(inW, inH, outW, outH, crop);
   const ringBytes = ty.stride * outW * 3 * 8;
   const outBytes = outH * outW * 3;
   const normalizedBytes = table ? table.length * 4 + outBytes * 4 : 0;

@@ -1,7 +1,7 @@
 // pets-export --tfjs: the flags of a foreign TensorFlow.js model and the handler that calls exportTfjsModel().
 /* eslint-disable no-console -- a CLI command prints its results */
 import { describeBackend, NORMALIZATION_NAMES, type BackendRequest } from '@pets/train';
-import { RESIZE_METHODS } from '@pets/runtime/contract';
+import { CROP_MODES, RESIZE_METHODS, type CropMode } from '@pets/runtime/contract';
 import { UsageError } from '@pets/runtime/cli-errors';
 import type { Options } from 'yargs';
 import { resolveDtype } from '../export-run.js';
@@ -18,6 +18,7 @@ export const TFJS_OPTIONS = {
   std: { type: 'number', array: true, describe: '--tfjs: per-channel std (1 or 3 numbers), overrides --normalize' },
   scale: { type: 'number', describe: '--tfjs: factor for 8-bit values before mean/std, overrides --normalize' },
   resize: { type: 'string', choices: RESIZE_METHODS, default: RESIZE_METHODS[0], describe: '--tfjs: how images are resized to the input size' },
+  crop: { type: 'string', choices: CROP_MODES, describe: '--tfjs: resize the whole image (none) or its center region of the input\'s aspect ratio (center) [default: center for Teachable Machine, else none]' },
   logits: { type: 'boolean', default: false, describe: '--tfjs: the model outputs logits (a softmax is added) [default: detected from its last op]' },
   images: { type: 'string', describe: '--tfjs: folder of photos to verify on [default: the bundled data/pets-mini]' },
 } as const satisfies Record<string, Options>;
@@ -39,6 +40,7 @@ interface TfjsArgs {
   mean?: number[];
   std?: number[];
   scale?: number;
+  crop?: CropMode;
   logits: boolean;
   images?: string;
   opset: number;
@@ -62,7 +64,7 @@ function printEvent(event: ExportTfjsEvent): void {
       const { contract } = event;
       const n = contract.normalization;
       const from = event.from === 'teachable-machine' ? 'Teachable Machine metadata.json' : 'flags';
-      console.error(`${displayPath(event.file)}: ${event.format} model, ${contract.labels.length} labels, ${contract.imageSize.width}x${contract.imageSize.height}, x = (p * ${n.scale.toPrecision(6)} - [${n.mean.join(', ')}]) / [${n.std.join(', ')}] (contract from ${from})`);
+      console.error(`${displayPath(event.file)}: ${event.format} model, ${contract.labels.length} labels, ${contract.imageSize.width}x${contract.imageSize.height}, x = (p * ${n.scale.toPrecision(6)} - [${n.mean.join(', ')}]) / [${n.std.join(', ')}], crop ${contract.crop ?? 'none'} (contract from ${from})`);
       break;
     }
     case 'written':
@@ -85,6 +87,7 @@ export async function tfjsHandler(argv: TfjsArgs): Promise<void> {
     mean: argv.mean,
     std: argv.std,
     scale: argv.scale,
+    crop: argv.crop,
     logits: argv.logits,
     images: argv.images,
     opset: argv.opset,

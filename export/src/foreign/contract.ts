@@ -2,17 +2,21 @@
 // Machine export carries next to model.json (labels, image size, and the normalization its library feeds).
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { createContract, type ModelContract } from '@pets/runtime/contract';
+import { CROP_MODES, createContract, type CropMode, type ModelContract } from '@pets/runtime/contract';
 import { NORMALIZATION_NAMES, parseNormalization } from '@pets/train';
 import { ExportError } from '../errors.js';
 
 /**
  * What @teachablemachine/image feeds its models (src/utils/tf.ts, capture()): `x / 127 - 1`, not / 127.5,
- * so 255 becomes 1.00787. See docs/byo-model.md for the crop and resize it does before that.
+ * so 255 becomes 1.00787. See docs/byo-model.md for the crop and resize it does before that
+ * (TEACHABLE_MACHINE_CROP).
  */
 export const TEACHABLE_MACHINE_NORMALIZATION: ModelContract['normalization'] = Object.freeze({
   scale: 1 / 127, mean: [1, 1, 1], std: [1, 1, 1],
 }) as ModelContract['normalization'];
+
+/** @teachablemachine/image's cropTo(): the short side resized to the input size, the center square kept. */
+export const TEACHABLE_MACHINE_CROP: CropMode = 'center';
 
 /** @teachablemachine/image's IMAGE_SIZE, used when metadata.json has no imageSize. */
 export const TEACHABLE_MACHINE_IMAGE_SIZE = 224;
@@ -31,6 +35,8 @@ export interface ForeignContractOptions {
   std?: number[];
   /** Scale applied to 8-bit values first; overrides --normalize's. */
   scale?: number;
+  /** The region resized: none (the whole image) or center. Default center for Teachable Machine, else none. */
+  crop?: CropMode;
 }
 
 /** A metadata.json next to model.json, as Teachable Machine writes it (labels, imageSize, packageName...). */
@@ -126,5 +132,9 @@ export async function foreignContract(
   const size = options.imageSize ?? metadata?.imageSize ?? (metadata?.teachableMachine ? TEACHABLE_MACHINE_IMAGE_SIZE : undefined);
   const imageSize = size !== undefined ? { height: size, width: size } : modelSize;
   if (!imageSize) throw new ExportError('The model does not fix its input size: give --image-size.');
-  return createContract({ labels, imageSize, normalization: normalization(options, metadata) });
+  if (options.crop !== undefined && !CROP_MODES.includes(options.crop)) {
+    throw new RangeError(`"crop" must be one of: ${CROP_MODES.join(', ')}; got ${JSON.stringify(options.crop)}.`);
+  }
+  const crop = options.crop ?? (metadata?.teachableMachine ? TEACHABLE_MACHINE_CROP : 'none');
+  return createContract({ labels, imageSize, normalization: normalization(options, metadata), crop });
 }

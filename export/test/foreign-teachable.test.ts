@@ -6,12 +6,12 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ONNX_METADATA_KEYS, createContract } from '@pets/runtime/contract';
+import { ONNX_METADATA_KEYS, createContract, resizeGeometry } from '@pets/runtime/contract';
 import { decodeImage } from '@pets/runtime/node-decode';
-import { preprocess, resizeToContract } from '@pets/runtime/preprocess';
+import { preprocess, resizeToContract, type DecodedPixels } from '@pets/runtime/preprocess';
 import { tf, type Tensor } from '@pets/train/tfjs';
 import { decodeModel, exportTfjsModel } from '../src/index.js';
-import { TEACHABLE_MACHINE_NORMALIZATION } from '../src/foreign/contract.js';
+import { TEACHABLE_MACHINE_CROP, TEACHABLE_MACHINE_NORMALIZATION } from '../src/foreign/contract.js';
 import { checkModel } from './onnx-checker.js';
 import { PETS_MINI, ready, REPO_ROOT } from './fixtures.js';
 import { buildTeachableMachineModel, TM_LABELS, tmMetadata } from './teachable-machine/build.js';
@@ -37,6 +37,53 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
+/** A drawImage(image, dx, dy, dw, dh) call as cropTo() makes it. */
+interface Draw {
+  dx: number;
+  dy: number;
+  dw: number;
+  dh: number;
+}
+type CropTo = (image: { width: number; height: number; pixels: Tensor }, size: number, flipped: boolean, canvas: unknown) => unknown;
+// cropTo() checks `image instanceof HTMLVideoElement`, a browser global.
+(globalThis as Record<string, unknown>).HTMLVideoElement ??= class {};
+const { cropTo } = createRequire(import.meta.url)(join(REPO_ROOT, 'export', 'test', 'teachable-machine', 'canvas.cjs')) as { cropTo: CropTo };
+
+/**
+ * Teachable Machine's own cropTo() (the library's code, vendored) on a stand-in canvas that records its
+ * drawImage() call and draws as a browser canvas does without antialiasing: bilinear with half-pixel
+ * centres (tfjs resizeBilinear), edges clamped, stored as 8-bit. Returns the canvas's RGBA and the call.
+ */
+function teachableMachineCanvas(photo: DecodedPixels, size: number): { rgba: Uint8Array; draw: Draw } {
+  let draw: Draw | undefined;
+  let rgba = new Uint8Array(0);
+  const canvas = {
+    width: 0,
+    height: 0,
+    getContext: () => ({
+      drawImage(image: { pixels: Tensor }, dx: number, dy: number, dw: number, dh: number) {
+        draw = { dx, dy, dw, dh };
+        const drawn = tf.tidy(() => {
+          const resized = tf.image.resizeBilinear(image.pixels as never, [dh, dw], false, true);
+          const kept = tf.slice(resized, [-dy, -dx, 0], [size, size, 3]);
+          const bytes = tf.clipByValue(tf.round(kept), 0, 255);
+          return tf.concat([bytes, tf.fill([size, size, 1], 255)], 2).dataSync();
+        });
+        rgba = Uint8Array.from(drawn);
+      },
+    }),
+  };
+  tf.tidy(() => {
+    const pixels = tf.slice(tf.tensor3d(Int32Array.from(photo.data), [photo.height, photo.width, photo.channels], 'int32'), [0, 0, 0], [photo.height, photo.width, 3]);
+    cropTo({ width: photo.width, height: photo.height, pixels }, size, false, canvas);
+  });
+  assert.ok(draw, 'cropTo() drew nothing');
+  assert.deepEqual([canvas.width, canvas.height], [size, size]);
+  return { rgba, draw };
+}
+
+const TM_CONTRACT = createContract({ labels: TM_LABELS, imageSize: 224, normalization: TEACHABLE_MACHINE_NORMALIZATION, crop: TEACHABLE_MACHINE_CROP });
+
 describe("Teachable Machine's preprocessing", () => {
   test("capture() (the library's own code) and the detected contract give the same tensor within 1e-6", async () => {
     // A square photo at the model's size: Teachable Machine's cropTo() draws it 1:1 and capture() keeps all of it.
@@ -45,15 +92,49 @@ describe("Teachable Machine's preprocessing", () => {
     const rgba = new Uint8Array(224 * 224 * 4).fill(255);
     for (let i = 0; i < 224 * 224; i++) rgba.set(square.data.subarray(i * 3, i * 3 + 3), i * 4);
     const theirs = tf.tidy(() => capture({ data: rgba, width: 224, height: 224 }).dataSync() as Float32Array);
-    const contract = createContract({ labels: TM_LABELS, imageSize: 224, normalization: TEACHABLE_MACHINE_NORMALIZATION });
-    const ours = preprocess({ data: square.data, width: 224, height: 224, channels: 3 }, contract);
+    const ours = preprocess({ data: square.data, width: 224, height: 224, channels: 3 }, TM_CONTRACT);
     assert.equal(ours.length, theirs.length);
     let max = 0;
     for (let i = 0; i < ours.length; i++) max = Math.max(max, Math.abs(ours[i] - theirs[i]));
     assert.ok(max <= 1e-6, `max |Δx| ${max}`);
     // x / 127 - 1: white is 1.00787, not 1 (x / 127.5 - 1 would be off by 7.9e-3 there).
-    const white = preprocess({ data: new Uint8Array([255, 255, 255]), width: 1, height: 1, channels: 3 }, { ...contract, imageSize: { height: 1, width: 1 } });
+    const white = preprocess({ data: new Uint8Array([255, 255, 255]), width: 1, height: 1, channels: 3 }, { ...TM_CONTRACT, imageSize: { height: 1, width: 1 } });
     assert.ok(Math.abs(white[0] - (255 / 127 - 1)) < 1e-6, `white -> ${white[0]}`);
+  });
+
+  // Non-square photos of the sample, landscape and portrait, shrunk and enlarged, odd and even excess.
+  const photos = ['Abyssinian_158.jpg', 'Abyssinian_12.jpg', 'Bengal_135.jpg', 'Birman_15.jpg'];
+  test(`cropTo() + capture() on non-square photos: the same crop geometry exactly, pixels within 0.012 mean |Δx|, one 8-bit level where enlarged (${photos.join(', ')})`, async () => {
+    for (const name of photos) {
+      const photo = await decodeImage(join(PETS_MINI, 'images', name));
+      assert.notEqual(photo.width, photo.height);
+      const { rgba, draw } = teachableMachineCanvas(photo, 224);
+      // The geometry: cropTo()'s drawImage call is the contract's resizeGeometry(), to the pixel.
+      const g = resizeGeometry(TM_CONTRACT, photo.width, photo.height);
+      assert.deepEqual({ dx: -draw.dx, dy: -draw.dy, dw: draw.dw, dh: draw.dh }, { dx: g.left, dy: g.top, dw: g.drawWidth, dh: g.drawHeight }, name);
+      const theirs = tf.tidy(() => capture({ data: rgba, width: 224, height: 224 }).dataSync() as Float32Array);
+      const ours = preprocess(photo, TM_CONTRACT);
+      const whole = preprocess(photo, { ...TM_CONTRACT, crop: 'none' });
+      let sum = 0;
+      let sumWhole = 0;
+      let max = 0;
+      for (let i = 0; i < ours.length; i++) {
+        max = Math.max(max, Math.abs(ours[i] - theirs[i]));
+        sum += Math.abs(ours[i] - theirs[i]);
+        sumWhole += Math.abs(whole[i] - theirs[i]);
+      }
+      const mean = sum / ours.length;
+      const meanWhole = sumWhole / ours.length;
+      // Left: bilinear without antialiasing (the stand-in canvas) vs pets' antialiased triangle filter.
+      // Shrunk (500x375, 335x500, 281x500): measured mean 0.0055-0.0070 (under one 8-bit level, 1/127 =
+      // 0.0079), max 0.11-0.39 on sharp edges the canvas aliases. Enlarged (300x145, short side 145 -> 224):
+      // the two filters are the same, measured mean 0.0000, max one level (rounding).
+      assert.ok(mean <= 0.012, `${name}: mean |Δx| ${mean.toFixed(4)}`);
+      if (Math.min(photo.width, photo.height) <= 224) assert.ok(max <= 1 / 127 + 1e-6, `${name} (enlarged): max |Δx| ${max}`);
+      // The whole image squeezed (crop none) is far off: the crop is what makes the two agree.
+      assert.ok(meanWhole > 3 * mean, `${name}: crop none ${meanWhole.toFixed(4)} vs center ${mean.toFixed(4)}`);
+      console.log(`${name} ${photo.width}x${photo.height}: mean |Δx| ${mean.toFixed(4)}, max ${max.toFixed(4)} (crop none: mean ${meanWhole.toFixed(4)})`);
+    }
   });
 
   test('capture() of a non-square image keeps its center square (what pets users must crop to match)', () => {
@@ -79,22 +160,25 @@ describe('pets-export --tfjs on a Teachable Machine export', () => {
     assert.deepEqual(result.contract.labels, TM_LABELS);
     assert.deepEqual(result.contract.imageSize, { height: 224, width: 224 });
     assert.deepEqual(result.contract.normalization, { scale: 1 / 127, mean: [1, 1, 1], std: [1, 1, 1] });
+    assert.equal(result.contract.crop, 'center');
     assert.ok(result.verification.passed && result.verification.maxAbsDiff <= 1e-5, `max |Δp| ${result.verification.maxAbsDiff}`);
     assert.ok(result.verification.images === 8);
     const model = decodeModel(new Uint8Array(await readFile(out)));
     checkModel(model);
     const stored = JSON.parse(model.metadata_props.find((p) => p.key === ONNX_METADATA_KEYS.contract)?.value ?? '{}');
     assert.deepEqual(stored.labels, TM_LABELS);
+    assert.equal(stored.crop, 'center');
     const provenance = JSON.parse(model.metadata_props.find((p) => p.key === ONNX_METADATA_KEYS.provenance)?.value ?? '{}');
     assert.equal(provenance.metadata.packageName, '@teachablemachine/image');
     assert.match(provenance.bundleSha256, /^[0-9a-f]{64}$/);
   });
 
-  test('flags override metadata.json: --normalize symmetric and --labels from a JSON file', async () => {
+  test('flags override metadata.json: --normalize symmetric, --crop none and --labels from a JSON file', async () => {
     const labels = join(root, 'labels.json');
     await writeFile(labels, JSON.stringify(['a', 'b', 'c']));
-    const result = await exportTfjsModel({ tfjs: join(dir, 'model.json'), out: join(root, 'tm-flags.onnx'), normalize: 'symmetric', labels, verifyImages: 2 });
+    const result = await exportTfjsModel({ tfjs: join(dir, 'model.json'), out: join(root, 'tm-flags.onnx'), normalize: 'symmetric', crop: 'none', labels, verifyImages: 2 });
     assert.deepEqual(result.contract.labels, ['a', 'b', 'c']);
+    assert.equal(result.contract.crop, undefined);
     assert.equal(result.contract.normalization.scale, 1 / 127.5);
   });
 

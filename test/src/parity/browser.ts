@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ImageDecodeError } from '@pets/runtime';
+import type { ResizeCrop } from '@pets/runtime/resize';
 
 export const CHROMIUM_PATH = process.env.PETS_CHROMIUM ?? '/usr/bin/chromium';
 const FLAGS = ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
@@ -31,9 +32,27 @@ window.petsInfer = async (ep, first, count) => {
   return { info: { executionProvider: c.info.executionProvider, reason: c.info.reason },
     probabilities: outs.flatMap((o) => Array.from(o.probabilities)), logits: outs.flatMap((o) => (o.logits ? Array.from(o.logits) : [])) };
 };
-window.petsResize = (data, width, height, channels, outW, outH) => {
-  const out = resizeRgbWasm({ data: Uint8Array.from(data), width, height, channels }, outW, outH);
-  return { kernel: wasmResizeAvailable(), bytes: out ? Array.from(out) : null };
+// Bytes cross page.evaluate as base64: a JSON array of numbers is several times slower for a photo.
+const fromBase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+const toBase64 = (bytes) => {
+  let text = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(text);
+};
+window.petsResize = (data, width, height, channels, outW, outH, crop) => {
+  const out = resizeRgbWasm({ data: fromBase64(data), width, height, channels }, outW, outH, crop ?? undefined);
+  return { kernel: wasmResizeAvailable(), bytes: out ? toBase64(out) : null };
+};
+// A CommonJS cropTo(image, size) (Teachable Machine's canvas.js) on this browser's canvas: RGB bytes.
+window.petsCropTo = async (source, rgba, width, height, size) => {
+  const module = { exports: {} };
+  new Function('exports', 'module', source)(module.exports, module);
+  const bitmap = await createImageBitmap(new ImageData(new Uint8ClampedArray(fromBase64(rgba).buffer), width, height));
+  const canvas = module.exports.cropTo(bitmap, size, false);
+  const rgbaOut = canvas.getContext('2d').getImageData(0, 0, size, size).data;
+  const rgb = new Uint8Array(size * size * 3);
+  for (let i = 0, o = 0; i < rgbaOut.length; i += 4, o += 3) rgb.set(rgbaOut.subarray(i, i + 3), o);
+  return toBase64(rgb);
 };
 window.petsBenchPreprocess = async (name, runs) => {
   const c = await classifier('wasm');
@@ -95,7 +114,12 @@ export interface BrowserRuntime {
    */
   benchPreprocess(path: string, runs: number): Promise<{ kernel: boolean; executionProvider: string; total: number[]; preprocess: number[]; infer: number[] }>;
   /** The runtime's WebAssembly resize in the page: whether the kernel runs there, and its output (null without it). */
-  resize(pixels: { data: Uint8Array; width: number; height: number; channels: 3 | 4 }, outW: number, outH: number): Promise<{ kernel: boolean; bytes: Uint8Array | null }>;
+  resize(pixels: { data: Uint8Array; width: number; height: number; channels: 3 | 4 }, outW: number, outH: number, crop?: ResizeCrop): Promise<{ kernel: boolean; bytes: Uint8Array | null }>;
+  /**
+   * A CommonJS module's cropTo(image, size) (Teachable Machine's dist/utils/canvas.js, as `source`) run on
+   * the page's canvas with an ImageBitmap of `rgba`; the canvas's size x size RGB bytes.
+   */
+  cropTo(source: string, rgba: Uint8Array, width: number, height: number, size: number): Promise<Uint8Array>;
   close(): Promise<void>;
 }
 
@@ -195,11 +219,16 @@ export async function openBrowserRuntime(model: Uint8Array, options: { webgpu?: 
         type Result = Awaited<ReturnType<BrowserRuntime['benchPreprocess']>>;
         return page.evaluate(([n, r]) => (window as unknown as { petsBenchPreprocess: (n: string, r: number) => Promise<Result> }).petsBenchPreprocess(n, r), [name, runs] as const);
       },
-      async resize(pixels, outW, outH) {
-        type Resize = (d: number[], w: number, h: number, c: number, ow: number, oh: number) => { kernel: boolean; bytes: number[] | null };
-        const args = [Array.from(pixels.data), pixels.width, pixels.height, pixels.channels, outW, outH] as const;
-        const out = await page.evaluate(([d, w, h, c, ow, oh]) => (window as unknown as { petsResize: Resize }).petsResize(d, w, h, c, ow, oh), args);
-        return { kernel: out.kernel, bytes: out.bytes ? Uint8Array.from(out.bytes) : null };
+      async resize(pixels, outW, outH, crop) {
+        type Resize = (d: string, w: number, h: number, c: number, ow: number, oh: number, crop: ResizeCrop | null) => { kernel: boolean; bytes: string | null };
+        const args = [Buffer.from(pixels.data).toString('base64'), pixels.width, pixels.height, pixels.channels, outW, outH, crop ?? null] as const;
+        const out = await page.evaluate(([d, w, h, c, ow, oh, k]) => (window as unknown as { petsResize: Resize }).petsResize(d, w, h, c, ow, oh, k), args);
+        return { kernel: out.kernel, bytes: out.bytes !== null ? new Uint8Array(Buffer.from(out.bytes, 'base64')) : null };
+      },
+      async cropTo(source, rgba, width, height, size) {
+        type CropTo = (s: string, d: string, w: number, h: number, size: number) => Promise<string>;
+        const args = [source, Buffer.from(rgba).toString('base64'), width, height, size] as const;
+        return new Uint8Array(Buffer.from(await page.evaluate(([s, d, w, h, n]) => (window as unknown as { petsCropTo: CropTo }).petsCropTo(s, d, w, h, n), args), 'base64'));
       },
       async close() {
         await opened.close();

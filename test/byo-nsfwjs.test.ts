@@ -7,11 +7,11 @@
 // command of docs/byo-model.md, with its measured results.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { exportTfjsModel, type ExportTfjsResult } from '@pets/export';
+import { checkOnnxModel, decodeModel, exportTfjsModel, type ExportTfjsResult } from '@pets/export';
 import { runBin, SAMPLE } from './src/cli-run.js';
 import { NSFWJS_LABELS, NSFWJS_MODELS, unpackNsfwjsModel, type NsfwjsModel } from './src/nsfwjs-models.js';
 import { CHROMIUM_PATH } from './src/parity/browser.js';
@@ -49,6 +49,10 @@ for (const model of NSFWJS_MODELS) {
       assert.deepEqual(exported.contract.imageSize, { height: model.imageSize, width: model.imageSize });
       assert.ok(exported.verification.passed && exported.verification.maxAbsDiff <= 1e-5, `max |Δp| ${exported.verification.maxAbsDiff}`);
       assert.equal(exported.verification.top1Agree, exported.verification.images);
+    });
+
+    test('the file passes the ONNX checker rules', async () => {
+      checkOnnxModel(decodeModel(new Uint8Array(await readFile(onnx()))));
     });
 
     const { providers, limit } = PLAN[model.name];

@@ -37,7 +37,7 @@ const exists = (path: string) => stat(path).then(() => true, () => false);
 async function writeUnsupportedRun(dir: string): Promise<void> {
   await tf.setBackend('cpu'); // only builds and saves a tiny model
   const input = tfl.input({ shape: [8, 8, 3] });
-  const up = tfl.layers.conv2dTranspose({ filters: 2, kernelSize: 2, strides: 2, name: 'upsample' }).apply(input) as SymbolicTensor;
+  const up = tfl.layers.masking({ name: 'mask' }).apply(input) as SymbolicTensor;
   const pooled = tfl.layers.globalAveragePooling2d({}).apply(up) as SymbolicTensor;
   const model = tfl.model({ inputs: input, outputs: tfl.layers.dense({ units: 2, activation: 'softmax' }).apply(pooled) as SymbolicTensor });
   let artifacts: tf.io.ModelArtifacts | undefined;
@@ -157,7 +157,7 @@ describe('pets-export bad input', () => {
   test('BAD CALL - an unsupported layer names its class and layer', async () => {
     const unsupported = join(root, 'unsupported');
     await writeUnsupportedRun(unsupported);
-    assertUserError(petsExport('--run', unsupported, '--out', out()), /^pets-export: Layer "upsample" has class Conv2DTranspose, which pets-export cannot translate to ONNX/m);
+    assertUserError(petsExport('--run', unsupported, '--out', out()), /^pets-export: Layer "mask" has class Masking, which pets-export cannot translate to ONNX/m);
     assert.equal(await exists(out()), false);
   });
 

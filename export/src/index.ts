@@ -36,6 +36,7 @@ export { MIN_OPSET, MAX_OPSET, DEFAULT_OPSET } from './onnx/opset.js';
 export { OUTPUTS_MODES } from './onnx/model-head.js';
 export type { OutputsMode } from './onnx/model-head.js';
 export { decodeModel, encodeModel } from './onnx/schema.js';
+export { checkModel as checkOnnxModel } from './onnx/checker.js';
 export { DataType } from './onnx/types.js';
 export type { ModelProto, GraphProto, NodeProto, TensorProto, ValueInfoProto, AttributeProto } from './onnx/types.js';
 export { toFloat16Bits, fromFloat16Bits } from './onnx/fp16.js';

@@ -1,7 +1,7 @@
 // pets-export --tfjs: the flags of a foreign TensorFlow.js model and the handler that calls exportTfjsModel().
 /* eslint-disable no-console -- a CLI command prints its results */
 import { describeBackend, NORMALIZATION_NAMES, type BackendRequest } from '@pets/train';
-import { CROP_MODES, RESIZE_METHODS, type CropMode } from '@pets/runtime/contract';
+import { CROP_MODES, type CropMode } from '@pets/runtime/contract';
 import { UsageError } from '@pets/runtime/cli-errors';
 import type { Options } from 'yargs';
 import { resolveDtype } from '../export-run.js';
@@ -17,7 +17,6 @@ export const TFJS_OPTIONS = {
   mean: { type: 'number', array: true, describe: '--tfjs: per-channel mean after scaling (1 or 3 numbers), overrides --normalize' },
   std: { type: 'number', array: true, describe: '--tfjs: per-channel std (1 or 3 numbers), overrides --normalize' },
   scale: { type: 'number', describe: '--tfjs: factor for 8-bit values before mean/std, overrides --normalize' },
-  resize: { type: 'string', choices: RESIZE_METHODS, default: RESIZE_METHODS[0], describe: '--tfjs: how images are resized to the input size' },
   crop: { type: 'string', choices: CROP_MODES, describe: '--tfjs: resize the whole image (none) or its center region of the input\'s aspect ratio (center) [default: center for Teachable Machine, else none]' },
   logits: { type: 'boolean', default: false, describe: '--tfjs: the model outputs logits (a softmax is added) [default: detected from its last op]' },
   images: { type: 'string', describe: '--tfjs: folder of photos to verify on [default: the bundled data/pets-mini]' },

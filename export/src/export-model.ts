@@ -2,7 +2,7 @@
 // Walks the layers in topological order (nested models flattened, onnx/model-graph.ts), converts each
 // (onnx/layers/), folds BatchNormalization into the Conv before it, and ends with the graph outputs every
 // pets model has: probabilities and logits (a model that outputs logits gets the softmax here).
-import { checkOutputWidth, ModelContractError, ONNX_METADATA_KEYS, ONNX_NAMES, serializeContract, type ModelContract } from '@pets/runtime/contract';
+import { checkOutputWidth, ModelContractError, ONNX_NAMES, type ModelContract } from '@pets/runtime/contract';
 import type { Layer, LayersModel } from '@pets/train/tfjs';
 import { checkLayerGraph } from './check-exportable.js';
 import { ExportError } from './errors.js';
@@ -11,10 +11,10 @@ import { batchNormParams, convertLayer, normalizesChannels, type LayerContext, t
 import { layerGraph, type LayerCall, type LayerGraph } from './onnx/model-graph.js';
 import { findHead, type OutputsMode } from './onnx/model-head.js';
 import { checkOpset, DEFAULT_OPSET } from './onnx/opset.js';
-import { encodeModel } from './onnx/schema.js';
-import { batchedFloat, toModelProto } from './onnx/serialize.js';
+import { petsModelBytes, type ExportedModel } from './onnx/pets-model.js';
 import { DataType } from './onnx/types.js';
-import { EXPORTER } from './version.js';
+
+export type { ExportedModel } from './onnx/pets-model.js';
 
 /** Options of exportModel(). */
 export interface ExportModelOptions {
@@ -33,16 +33,6 @@ export interface ExportModelOptions {
   outputs?: OutputsMode;
 }
 
-export interface ExportedModel {
-  /** The serialized ModelProto. */
-  bytes: Uint8Array;
-  /** How many nodes of each op type the graph has. */
-  opCounts: Record<string, number>;
-  /** BatchNormalization layers folded into a Conv. */
-  foldedBatchNorms: number;
-  /** Weights written (elements of float initializers). */
-  parameters: number;
-}
 
 function layerWeights(layer: Layer): Map<string, LayerWeight> {
   // getWeights() hands out the layer's own variables: read them, never dispose them.
@@ -80,16 +70,6 @@ function checkInput(model: LayersModel, contract: ModelContract): void {
   if (model.inputs[0].shape.length !== 4 || h !== height || w !== width || c !== 3) {
     throw new ModelContractError(`The model's input shape ${JSON.stringify(model.inputs[0].shape)} does not match its contract's [null, ${height}, ${width}, 3].`);
   }
-}
-
-function docString(contract: ModelContract): string {
-  const { height, width } = contract.imageSize;
-  return [
-    `Oxford-IIIT Pet style classifier over ${contract.labels.length} classes, exported by ${EXPORTER.name} ${EXPORTER.version}.`,
-    `Input "${ONNX_NAMES.input}": float32 [N, ${height}, ${width}, 3], NHWC, RGB, x = (p * scale - mean) / std for 8-bit p.`,
-    `Outputs "${ONNX_NAMES.probabilities}" (softmax) and "${ONNX_NAMES.logits}" (before the softmax): float32 [N, ${contract.labels.length}].`,
-    `Labels, preprocessing (size, normalization, resize) and provenance: metadata_props "${ONNX_METADATA_KEYS.contract}" and "${ONNX_METADATA_KEYS.provenance}" (JSON).`,
-  ].join('\n');
 }
 
 export function exportModel(model: LayersModel, contract: ModelContract, options: ExportModelOptions = {}): ExportedModel {
@@ -146,25 +126,5 @@ export function exportModel(model: LayersModel, contract: ModelContract, options
   b.node('Softmax', [ONNX_NAMES.logits], ONNX_NAMES.probabilities, { axis: attr.int(1) }, true);
   b.prune([ONNX_NAMES.probabilities, ONNX_NAMES.logits]);
 
-  const classes = contract.labels.length;
-  const metadata: Record<string, string> = { [ONNX_METADATA_KEYS.contract]: serializeContract(contract) };
-  if (options.provenance) metadata[ONNX_METADATA_KEYS.provenance] = JSON.stringify(options.provenance);
-  const proto = toModelProto({
-    builder: b,
-    graphName: model.name,
-    inputs: [batchedFloat(ONNX_NAMES.input, [height, width, 3], 'NHWC RGB image batch, normalized as the contract says')],
-    outputs: [
-      batchedFloat(ONNX_NAMES.probabilities, [classes], 'class probabilities (softmax over the logits), in contract label order'),
-      batchedFloat(ONNX_NAMES.logits, [classes], 'pre-softmax logits'),
-    ],
-    opset,
-    fp16,
-    producer: EXPORTER,
-    docString: docString(contract),
-    metadata,
-  });
-  const opCounts: Record<string, number> = {};
-  for (const node of b.nodes) opCounts[node.op_type] = (opCounts[node.op_type] ?? 0) + 1;
-  const parameters = b.initializers.reduce((n, i) => n + (i.data instanceof Float32Array ? i.data.length : 0), 0);
-  return { bytes: encodeModel(proto), opCounts, foldedBatchNorms: folded.size, parameters };
+  return petsModelBytes({ builder: b, graphName: model.name, contract, opset, fp16, origin: 'exported', provenance: options.provenance, foldedBatchNorms: folded.size });
 }

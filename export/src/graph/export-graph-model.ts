@@ -1,15 +1,12 @@
 // exportGraphModel(): a tfjs graph model (tfjs-converter format) and its input contract -> ONNX bytes, with
 // the same input, outputs (probabilities and logits), metadata and options as exportModel(). Walks the
 // GraphDef from the logits back to the input, translating node by node (op-table.ts), constants folded.
-import { checkOutputWidth, ModelContractError, ONNX_METADATA_KEYS, ONNX_NAMES, serializeContract, type ModelContract } from '@pets/runtime/contract';
+import { checkOutputWidth, ModelContractError, ONNX_NAMES, type ModelContract } from '@pets/runtime/contract';
 import { ExportError, UnsupportedOpError } from '../errors.js';
-import type { ExportedModel } from '../export-model.js';
 import { attr, GraphBuilder } from '../onnx/graph-builder.js';
 import { checkOpset, DEFAULT_OPSET } from '../onnx/opset.js';
-import { encodeModel } from '../onnx/schema.js';
-import { batchedFloat, toModelProto } from '../onnx/serialize.js';
+import { petsModelBytes, type ExportedModel } from '../onnx/pets-model.js';
 import { DataType } from '../onnx/types.js';
-import { EXPORTER } from '../version.js';
 import { GraphContext, OpContext, type Constant, type GValue, type Tensor } from './context.js';
 import { Attrs, dataInputs, reachableNodes, type GraphDef, type NodeDef } from './graph-def.js';
 import { graphHead, type GraphOutputs } from './graph-head.js';
@@ -64,16 +61,6 @@ function constants(model: GraphModel): (name: string) => Constant | undefined {
   };
 }
 
-function docString(contract: ModelContract): string {
-  const { height, width } = contract.imageSize;
-  return [
-    `Image classifier over ${contract.labels.length} classes, translated from a TensorFlow.js graph model by ${EXPORTER.name} ${EXPORTER.version}.`,
-    `Input "${ONNX_NAMES.input}": float32 [N, ${height}, ${width}, 3], NHWC, RGB, x = (p * scale - mean) / std for 8-bit p.`,
-    `Outputs "${ONNX_NAMES.probabilities}" (softmax) and "${ONNX_NAMES.logits}" (before the softmax): float32 [N, ${contract.labels.length}].`,
-    `Labels, preprocessing (size, normalization, resize) and provenance: metadata_props "${ONNX_METADATA_KEYS.contract}" and "${ONNX_METADATA_KEYS.provenance}" (JSON).`,
-  ].join('\n');
-}
-
 function translate(graph: GraphContext, order: NodeDef[]): Map<string, GValue> {
   const values = new Map<string, GValue>();
   for (const node of order) {
@@ -117,25 +104,5 @@ export function exportGraphModel(model: GraphModel, contract: ModelContract, opt
   b.node('Softmax', [ONNX_NAMES.logits], ONNX_NAMES.probabilities, { axis: attr.int(1) }, true);
   pruneUnused(b, [ONNX_NAMES.probabilities, ONNX_NAMES.logits]);
 
-  const classes = contract.labels.length;
-  const metadata: Record<string, string> = { [ONNX_METADATA_KEYS.contract]: serializeContract(contract) };
-  if (options.provenance) metadata[ONNX_METADATA_KEYS.provenance] = JSON.stringify(options.provenance);
-  const proto = toModelProto({
-    builder: b,
-    graphName: 'tfjs_graph_model',
-    inputs: [batchedFloat(ONNX_NAMES.input, [height, width, 3], 'NHWC RGB image batch, normalized as the contract says')],
-    outputs: [
-      batchedFloat(ONNX_NAMES.probabilities, [classes], 'class probabilities (softmax over the logits), in contract label order'),
-      batchedFloat(ONNX_NAMES.logits, [classes], 'pre-softmax logits'),
-    ],
-    opset,
-    fp16,
-    producer: EXPORTER,
-    docString: docString(contract),
-    metadata,
-  });
-  const opCounts: Record<string, number> = {};
-  for (const node of b.nodes) opCounts[node.op_type] = (opCounts[node.op_type] ?? 0) + 1;
-  const parameters = b.initializers.reduce((n, i) => n + (i.data instanceof Float32Array ? i.data.length : 0), 0);
-  return { bytes: encodeModel(proto), opCounts, foldedBatchNorms: 0, parameters };
+  return petsModelBytes({ builder: b, graphName: 'tfjs_graph_model', contract, opset, fp16, origin: 'translated from a TensorFlow.js graph model', provenance: options.provenance, foldedBatchNorms: 0 });
 }

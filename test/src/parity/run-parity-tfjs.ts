@@ -13,7 +13,7 @@ import { foreignReference, loadTfjsModel, readTfjsBundle } from '@pets/export';
 import { chooseBackend } from '@pets/train';
 import { CHROMIUM_PATH, openBrowserRuntime, type BrowserRuntime } from './browser.js';
 import { compareOutputs, skipped, type Outputs, type ProviderReport } from './compare.js';
-import { defaultTolerance, type ParityProvider, type ParityReport } from './run-parity.js';
+import { concat, defaultTolerance, onnxOutputs, type ParityProvider, type ParityReport } from './run-parity.js';
 
 /** A parity report whose reference is a model.json: `tfjs` and the photo folder instead of a run's split. */
 export type TfjsParityReport = Omit<ParityReport, 'run' | 'checkpoint' | 'split'> & { tfjs: string; imagesDir: string };
@@ -37,21 +37,6 @@ export interface TfjsParityOptions {
 
 const CHUNK = 8;
 const IMAGE_FILE = /\.(jpe?g|png|webp|gif|avif|tiff?)$/i;
-
-const concat = (parts: Float32Array[]): Float32Array => {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
-};
-
-async function onnxOutputs(classifier: NodeClassifier | web.WebClassifier, x: Float32Array): Promise<Outputs> {
-  const outs = await classifier.infer(x);
-  return { probabilities: concat(outs.map((o) => o.probabilities)), logits: outs.every((o) => o.logits) ? concat(outs.map((o) => o.logits as Float32Array)) : null };
-}
 
 export async function runTfjsParity(options: TfjsParityOptions): Promise<TfjsParityReport> {
   const log = options.onProgress ?? (() => {});

@@ -72,7 +72,8 @@ export function defaultTolerance(provider: ParityProvider, dtype: boolean | Mode
 
 const CHUNK = 16;
 
-function concat(parts: Float32Array[]): Float32Array {
+/** Joins per-batch outputs into one array. */
+export function concat(parts: Float32Array[]): Float32Array {
   const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
   let offset = 0;
   for (const p of parts) {
@@ -82,7 +83,8 @@ function concat(parts: Float32Array[]): Float32Array {
   return out;
 }
 
-async function onnxOutputs(classifier: NodeClassifier | web.WebClassifier, x: Float32Array): Promise<Outputs> {
+/** A classifier's probabilities and logits for preprocessed images x, joined. */
+export async function onnxOutputs(classifier: NodeClassifier | web.WebClassifier, x: Float32Array): Promise<Outputs> {
   const outs = await classifier.infer(x);
   return {
     probabilities: concat(outs.map((o) => o.probabilities)),

@@ -231,11 +231,14 @@ describe('web demo in Chromium', { skip: noChromium }, () => {
     const { page } = await openPage(fp32, '?ep=wasm');
     // Earlier tests leave their pages open; Chromium opens a file chooser only for the page in front.
     await page.bringToFront();
+    // Playwright intercepts file choosers only once its subscription has reached Chromium, which it sends
+    // without waiting; subscribing before the round trips below keeps a chooser from opening unseen.
+    const chooserOpened = page.waitForEvent('filechooser', { timeout: 60_000 });
     await page.keyboard.press('Tab');
-    assert.equal(await page.evaluate(() => document.activeElement?.id), 'file-input');
+    assert.deepEqual(await page.evaluate(() => ({ focused: document.hasFocus(), active: document.activeElement?.id })), { focused: true, active: 'file-input' });
     // Space is a file input's standard activation key. (Enter is handled by the page too, but headless
     // Chromium does not reliably report the chooser it opens, so the test does not depend on it.)
-    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Space')]);
+    const [chooser] = await Promise.all([chooserOpened, page.keyboard.press('Space')]);
     await chooser.setFiles(join(sampleImages, 'beagle_117.jpg'));
     assertMatchesNode((await shownResult(page, 'beagle_117.jpg')).rows, models.fp32, 'beagle_117.jpg', 'wasm (keyboard)');
     await page.keyboard.press('Tab');

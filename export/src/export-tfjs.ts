@@ -14,9 +14,7 @@ import { disposeTfjsModel, loadTfjsModel, outputWidth } from './foreign/load.js'
 import { readTfjsBundle, type TfjsFormat } from './foreign/model-json.js';
 import { foreignReference } from './foreign/reference.js';
 import { checkOpset, DEFAULT_OPSET } from './onnx/opset.js';
-import { compareOutputs } from './verify/compare.js';
-import { openOrtModel } from './verify/ort.js';
-import { describeVerification, TOLERANCE, type VerificationReport } from './verify/verify.js';
+import { describeVerification, verifyAgainst, type VerificationReport } from './verify/verify.js';
 import { EXPORTER } from './version.js';
 
 /** Options of exportTfjsModel(); each has a pets-export --tfjs flag of the same name in kebab-case. */
@@ -108,15 +106,7 @@ export async function exportTfjsModel(options: ExportTfjsOptions): Promise<Expor
     try {
       emit({ type: 'written', file, bytes: exported.bytes.length, fp32Bytes: null });
       const reference = foreignReference(loaded, inputs.x, inputs.shape, logits);
-      const ort = await openOrtModel(tmp);
-      let verification: VerificationReport;
-      try {
-        const metrics = compareOutputs(reference, await ort.run(inputs.x, inputs.shape), inputs.shape[0]);
-        const tolerance = fp16 ? TOLERANCE.fp16 : TOLERANCE.fp32;
-        verification = { ...metrics, source: inputs.source, tolerance, minTop1Agreement: 0, passed: metrics.maxAbsDiff <= tolerance, ortMsPerImage: await ort.msPerImage(inputs.x, inputs.shape) };
-      } finally {
-        await ort.release();
-      }
+      const verification = await verifyAgainst(reference, { onnx: tmp, inputs, dtype: fp16 ? 'fp16' : 'fp32' });
       const line = describeVerification(verification);
       if (!verification.passed) throw new VerificationError(`${file} was not written: the ONNX model does not match the tfjs model: ${line}.`);
       await commitTemporary(tmp, file);

@@ -14,7 +14,7 @@ export { foreignReference } from './foreign/reference.js';
 export { TEACHABLE_MACHINE_NORMALIZATION } from './foreign/contract.js';
 export type { ExportRunsOptions, ExportRunsResult } from './export-runs.js';
 export { formatSummary } from './summary-table.js';
-export { verifyExport, describeVerification, TOLERANCE, INT8_MIN_TOP1_AGREEMENT } from './verify/verify.js';
+export { verifyExport, verifyAgainst, describeVerification, TOLERANCE, INT8_MIN_TOP1_AGREEMENT } from './verify/verify.js';
 export { quantizeModel, DEFAULT_CALIBRATION_METHOD } from './quantize/quantize-model.js';
 export type { QuantizeOptions, QuantizedModel } from './quantize/quantize-model.js';
 export { CALIBRATION_METHODS } from './quantize/calibrate.js';

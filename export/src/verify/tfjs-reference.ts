@@ -2,14 +2,9 @@
 import { tf, type LayersModel, type Tensor } from '@pets/train/tfjs';
 import { layerGraph, type LayerGraph } from '../onnx/model-graph.js';
 import { findHead, type OutputsMode } from '../onnx/model-head.js';
+import { chunkedOutputs, type TfjsOutputs } from './chunked-outputs.js';
 
-export interface TfjsOutputs {
-  probabilities: Float32Array;
-  logits: Float32Array;
-}
-
-/** Images per tfjs call, to bound memory at 224x224. */
-const CHUNK = 8;
+export type { TfjsOutputs } from './chunked-outputs.js';
 
 /**
  * The tensor `target` of the flattened graph for a batch: each layer applied in inference mode, nested models
@@ -34,29 +29,17 @@ function runUntil(graph: LayerGraph, batch: Tensor, target: number): Tensor {
 export function tfjsReference(model: LayersModel, x: Float32Array, shape: readonly number[], outputs: OutputsMode = 'auto'): TfjsOutputs {
   const graph = layerGraph(model);
   const head = findHead(model, graph, outputs);
-  const [n, ...rest] = shape;
-  const perImage = rest.reduce((a, b) => a * b, 1);
-  const probabilities: number[] = [];
-  const logits: number[] = [];
-  for (let start = 0; start < n; start += CHUNK) {
-    const count = Math.min(CHUNK, n - start);
-    const [p, l] = tf.tidy(() => {
-      const batch = tf.tensor(x.subarray(start * perImage, (start + count) * perImage), [count, ...rest]);
-      if (head.kind === 'logits') {
-        const out = model.predict(batch) as Tensor;
-        return [tf.softmax(out), out];
-      }
-      let hidden = runUntil(graph, batch, head.call.inputs[0]);
-      if (head.kind === 'fused') {
-        // The Dense's own matmul and bias, without its softmax.
-        const [kernel, bias] = head.layer.getWeights();
-        hidden = bias ? tf.add(tf.matMul(hidden, kernel), bias) : tf.matMul(hidden, kernel);
-      }
-      return [model.predict(batch) as Tensor, hidden];
-    });
-    probabilities.push(...(p.dataSync() as Float32Array));
-    logits.push(...(l.dataSync() as Float32Array));
-    tf.dispose([p, l]);
-  }
-  return { probabilities: Float32Array.from(probabilities), logits: Float32Array.from(logits) };
+  return chunkedOutputs(x, shape, (batch) => {
+    if (head.kind === 'logits') {
+      const out = model.predict(batch) as Tensor;
+      return { probabilities: tf.softmax(out), logits: out };
+    }
+    let hidden = runUntil(graph, batch, head.call.inputs[0]);
+    if (head.kind === 'fused') {
+      // The Dense's own matmul and bias, without its softmax.
+      const [kernel, bias] = head.layer.getWeights();
+      hidden = bias ? tf.add(tf.matMul(hidden, kernel), bias) : tf.matMul(hidden, kernel);
+    }
+    return { probabilities: model.predict(batch) as Tensor, logits: hidden };
+  });
 }

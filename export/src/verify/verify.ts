@@ -4,7 +4,7 @@ import type { LayersModel } from '@pets/train/tfjs';
 import { compareOutputs, type ParityMetrics } from './compare.js';
 import type { VerificationInputs } from './inputs.js';
 import { openOrtModel } from './ort.js';
-import { tfjsReference } from './tfjs-reference.js';
+import { tfjsReference, type TfjsOutputs } from './tfjs-reference.js';
 import type { OutputsMode } from '../onnx/model-head.js';
 
 /**
@@ -44,8 +44,15 @@ export interface VerifyArgs {
 }
 
 export async function verifyExport(args: VerifyArgs): Promise<VerificationReport> {
+  return verifyAgainst(tfjsReference(args.model, args.inputs.x, args.inputs.shape, args.outputs), args);
+}
+
+/**
+ * verifyExport() against reference outputs already computed on `inputs`: the check of every exporter
+ * (a graph model's reference comes from tfjs-converter's executor, not from a LayersModel).
+ */
+export async function verifyAgainst(reference: TfjsOutputs, args: Pick<VerifyArgs, 'onnx' | 'inputs' | 'dtype'>): Promise<VerificationReport> {
   const { x, shape, source } = args.inputs;
-  const reference = tfjsReference(args.model, x, shape, args.outputs);
   const ort = await openOrtModel(args.onnx);
   try {
     const actual = await ort.run(x, shape);

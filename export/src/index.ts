@@ -50,3 +50,4 @@ export { formatTextProto } from './triton/text-format-write.js';
 export { parseTextProto } from './triton/text-format-read.js';
 export { TextFormatError } from './triton/text-format.js';
 export type { TextMessage, TextValue } from './triton/text-format.js';
+export { concatFloat32 } from './util/concat.js';

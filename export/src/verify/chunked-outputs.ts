@@ -1,6 +1,7 @@
 // Runs a tfjs model over a batch a few images at a time, to bound memory at 224x224, and collects its
 // probabilities and logits: the loop shared by the Layers and the graph-model references.
 import { tf, type Tensor } from '@pets/train/tfjs';
+import { concatFloat32 } from '../util/concat.js';
 
 export interface TfjsOutputs {
   probabilities: Float32Array;
@@ -26,15 +27,6 @@ export function chunkedOutputs(x: Float32Array, shape: readonly number[], run: (
     logits.push(out.logits.dataSync() as Float32Array);
     tf.dispose([out.probabilities, out.logits]);
   }
-  return { probabilities: concat(probabilities), logits: concat(logits) };
+  return { probabilities: concatFloat32(probabilities), logits: concatFloat32(logits) };
 }
 
-function concat(parts: Float32Array[]): Float32Array {
-  const all = new Float32Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    all.set(part, offset);
-    offset += part.length;
-  }
-  return all;
-}

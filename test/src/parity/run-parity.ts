@@ -8,7 +8,7 @@ import { createClassifier, ExecutionProviderError, ModelContractError, type Mode
 import * as web from '@pets/runtime/web';
 import { chooseBackend, loadCheckpoint, loadDataset, logitsModel, makeBatch, openSplits, resolveCheckpoint, type BackendRequest, type RunConfig, type SplitName } from '@pets/train';
 import { tf, type Tensor } from '@pets/train/tfjs';
-import { INT8_MIN_TOP1_AGREEMENT, TOLERANCE } from '@pets/export';
+import { concatFloat32, INT8_MIN_TOP1_AGREEMENT, TOLERANCE } from '@pets/export';
 import { CHROMIUM_PATH, openBrowserRuntime, type BrowserRuntime } from './browser.js';
 import { compareOutputs, skipped, type Outputs, type ProviderReport, type Tolerance } from './compare.js';
 
@@ -73,15 +73,7 @@ export function defaultTolerance(provider: ParityProvider, dtype: boolean | Mode
 const CHUNK = 16;
 
 /** Joins per-batch outputs into one array. */
-export function concat(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
-}
+export const concat = concatFloat32;
 
 /** A classifier's probabilities and logits for preprocessed images x, joined. */
 export async function onnxOutputs(classifier: NodeClassifier | web.WebClassifier, x: Float32Array): Promise<Outputs> {

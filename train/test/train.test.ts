@@ -132,6 +132,11 @@ describe('pets-train survives SIGKILL', () => {
     for (const [i, delayMs] of [3000, 2000, 2600, 3200].entries()) {
       const child = spawn(process.execPath, i === 0 ? args : [...args, '--resume'], { stdio: 'ignore' });
       const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      // The delays count from the run's config.json, so that a slow start on a loaded machine cannot kill
+      // the first run before there is a run to resume.
+      let gone = false;
+      void exited.then(() => (gone = true));
+      while (!gone && !(await stat(join(run, 'config.json')).then(() => true, () => false))) await new Promise((resolve) => setTimeout(resolve, 50));
       const early = await Promise.race([exited.then(() => true), new Promise((resolve) => setTimeout(() => resolve(false), delayMs))]);
       if (!early) {
         child.kill('SIGKILL');
